@@ -1,0 +1,127 @@
+"""The only writer: run guards, execute steps, verify, and record the version.
+
+Everything here runs inside the transaction opened by
+`rebuilder.connect.write_transaction`; any exception rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+
+from rebuilder.errors import Loss, SyncFailed, VerificationFailed, Violation
+from rebuilder.guards import LOSS, Guard
+from rebuilder.reflect import reflect
+from rebuilder.render import TEMP_PREFIX, render
+from rebuilder.schema import ForeignKey, Schema, fold
+from rebuilder.sqltext import quote
+from rebuilder.steps import Step
+
+log = logging.getLogger("rebuilder")
+
+Progress = Callable[[Step, int, int], None]
+
+
+def _scalar(value: object) -> object:
+    return value[0] if isinstance(value, tuple) and len(value) == 1 else value
+
+
+def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> tuple[list[Loss], list[Violation]]:
+    """Run every guard and return the losses and violations found."""
+    losses: list[Loss] = []
+    violations: list[Violation] = []
+    for guard in guards:
+        try:
+            count = int(conn.execute(guard.count_sql).fetchone()[0])
+            samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall()) if count else ()
+        except sqlite3.OperationalError:
+            if guard.optional:
+                continue
+            raise
+        if not count:
+            continue
+        if guard.kind == LOSS:
+            losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
+        else:
+            violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
+    return losses, violations
+
+
+def real_names(text: str) -> str:
+    """Replace rebuilder's temporary table names in an SQLite message by the real ones."""
+    return text.replace(f"main.{TEMP_PREFIX}", "").replace(TEMP_PREFIX, "")
+
+
+def execute(conn: sqlite3.Connection, steps: Sequence[Step], progress: Progress | None = None) -> int:
+    """Execute the steps' SQL in order.
+
+    Returns:
+        The number of statements run.
+
+    Raises:
+        SyncFailed: If SQLite refuses a statement, with real table names.
+    """
+    count = 0
+    for number, step in enumerate(steps, 1):
+        if progress is not None:
+            progress(step, number, len(steps))
+        log.info("step %d/%d: %s", number, len(steps), step)
+        for sql in render(step):
+            log.debug("sql: %s", sql)
+            try:
+                conn.execute(sql)
+            except sqlite3.DatabaseError as exc:
+                raise SyncFailed(step.subject, real_names(str(exc))) from exc
+            count += 1
+    return count
+
+
+def verify(conn: sqlite3.Connection, target: Schema, exclude: Iterable[str], version_table: str) -> None:
+    """Re-read the schema and fail if it differs from the target (never commit a bug)."""
+    from rebuilder.diff import diff
+
+    live = reflect(conn, exclude, version_table)
+    if live != target:
+        raise VerificationFailed([str(c) for c in diff(live, target)] or ["column order or details"])
+
+
+def _fk_ids(conn: sqlite3.Connection, table: str) -> dict[int, ForeignKey]:
+    grouped: dict[int, list[tuple[object, ...]]] = {}
+    for row in conn.execute(f"PRAGMA main.foreign_key_list({quote(table)})"):
+        grouped.setdefault(int(row[0]), []).append(tuple(row))
+    return {
+        fid: ForeignKey(tuple(fold(str(r[3])) for r in rows), fold(str(rows[0][2])), ())
+        for fid, rows in grouped.items()
+    }
+
+
+def check_foreign_keys(
+    conn: sqlite3.Connection, tables: Iterable[str], added: Iterable[ForeignKey]
+) -> list[Violation]:
+    """Run ``PRAGMA foreign_key_check`` on the touched tables.
+
+    Orphans under a foreign key the sync added are violations; orphans that
+    were already there under an existing key are only logged.
+    """
+    wanted = {(fk.columns, fk.ref_table): fk for fk in added}
+    found: dict[tuple[str, str], list[object]] = {}
+    for table in tables:
+        ids = _fk_ids(conn, table)
+        for _t, rowid, _parent, fkid in conn.execute(f"PRAGMA main.foreign_key_check({quote(table)})"):
+            fk = ids.get(int(fkid))
+            key = (fk.columns, fk.ref_table) if fk else None
+            if key in wanted:
+                found.setdefault((table, wanted[key].describe()), []).append(rowid)  # type: ignore[index]
+            else:
+                log.warning("table %s already had an orphaned row (rowid %s)", table, rowid)
+    return [
+        Violation(
+            t,
+            what,
+            len(rows),
+            tuple(rows[:5]),
+            "add the missing parent rows or clear the orphaned keys first",
+        )
+        for (t, what), rows in found.items()
+    ]

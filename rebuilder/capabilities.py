@@ -1,0 +1,45 @@
+"""What the linked SQLite can do, decided once from ``sqlite_version()``.
+
+Every "native ALTER or rebuild?" decision reads this record; no version checks
+are scattered elsewhere.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Features of one SQLite library version.
+
+    Attributes:
+        version: The SQLite version as a tuple, e.g. ``(3, 40, 1)``.
+    """
+
+    version: tuple[int, ...]
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection) -> Capabilities:
+        """Build the record from a connection's ``sqlite_version()``."""
+        text = conn.execute("SELECT sqlite_version()").fetchone()[0]
+        return cls(tuple(int(part) for part in text.split(".")))
+
+    @property
+    def rename_column(self) -> bool:
+        """``ALTER TABLE ... RENAME COLUMN`` (3.25.0)."""
+        return self.version >= (3, 25, 0)
+
+    @property
+    def drop_column(self) -> bool:
+        """``ALTER TABLE ... DROP COLUMN``, with its early bugs fixed (3.35.5)."""
+        return self.version >= (3, 35, 5)
+
+    @property
+    def table_list(self) -> bool:
+        """``PRAGMA table_list`` with the strict and WITHOUT ROWID flags (3.37.0)."""
+        return self.version >= (3, 37, 0)
+
+
+CURRENT = Capabilities(tuple(int(p) for p in sqlite3.sqlite_version.split(".")))

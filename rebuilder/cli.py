@@ -1,0 +1,241 @@
+"""The command line: ``rebuilder sync|plan|check|current|history``.
+
+This is the one place where errors become exit codes: 0 applied or nothing to
+do, 1 refused or failed (one sentence, no traceback unless ``--debug``), 2
+usage errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from rebuilder import api
+from rebuilder.connect import check_file, connect, resolve
+from rebuilder.errors import DataLossRefused, RebuilderError
+from rebuilder.load import load_models
+from rebuilder.results import Plan
+from rebuilder.version import read_history, read_version
+
+app = typer.Typer(
+    help="Make a SQLite file follow its SQLAlchemy models: plan, check and apply schema changes.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+T = TypeVar("T")
+
+Models = Annotated[str, typer.Argument(help="The models: pkg.module:Base or path/to/models.py:Base.")]
+Database = Annotated[str, typer.Argument(help="The SQLite file (created if missing) or a sqlite:/// URL.")]
+Renames = Annotated[
+    list[str] | None, typer.Option("--rename", help="Rename a column: TABLE.OLD=NEW (repeatable).")
+]
+TableRenames = Annotated[
+    list[str] | None, typer.Option("--rename-table", help="Rename a table: OLD=NEW (repeatable).")
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Leave tables and indexes matching this glob alone (repeatable)."),
+]
+VersionTable = Annotated[str, typer.Option("--version-table", help="Name of the version table.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for another writer's lock.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the SQL as it runs.")]
+
+
+def _run(debug: bool, action: Callable[[], T]) -> T:
+    """Run an action, turning every RebuilderError into one line and an exit code."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+    try:
+        return action()
+    except RebuilderError as exc:
+        if debug:
+            err.print_exception()
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted:[/] the sync was rolled back and nothing was changed")
+        raise typer.Exit(130) from None
+
+
+def _print_plan(shown: Plan) -> None:
+    if not shown.steps:
+        out.print(str(shown))
+        return
+    for step in shown.steps:
+        mark, style = ("!", "bold red") if step.destructive else ("-", "green")
+        out.print(f"[{style}]{mark}[/] {step}")
+    for loss in shown.losses:
+        out.print(f"  [red]data loss:[/] {loss}")
+    for violation in shown.violations:
+        out.print(f"  [red]refused:[/] {violation}")
+
+
+@app.command()
+def sync(
+    models: Models,
+    database: Database,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the data-loss prompt.")] = False,
+    allow_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-loss",
+            help=(
+                "Apply steps that destroy stored values: dropping tables with rows, dropping "
+                "columns with values, type changes that alter values (kept as SQLite stores them)."
+            ),
+        ),
+    ] = False,
+    rename: Renames = None,
+    rename_table: TableRenames = None,
+    exclude: Exclude = None,
+    version_table: VersionTable = "rebuilder_version",
+    timeout: Timeout = 30.0,
+    debug: Debug = False,
+) -> None:
+    """Apply the models to the database in one transaction."""
+
+    def action() -> None:
+        metadatas = load_models(models)
+        kwargs = dict(
+            renames=rename,
+            table_renames=rename_table,
+            exclude=exclude or (),
+            version_table=version_table,
+            timeout=timeout,
+        )
+        allow, expect = allow_data_loss or yes, None
+        if dry_run:
+            _print_plan(api.plan(metadatas, database, **kwargs))
+            return
+        if not allow and sys.stdin.isatty():
+            shown = api.plan(metadatas, database, **kwargs)
+            if shown.losses and not shown.violations:
+                _print_plan(shown)
+                if not typer.confirm("These steps destroy data. Apply them?", default=False):
+                    raise DataLossRefused(shown.losses)
+                allow, expect = True, shown.steps
+        result = api.sync(metadatas, database, allow_data_loss=allow, expect=expect, **kwargs)
+        if result.steps:
+            for step in result.steps:
+                out.print(f"[green]applied[/] {step}")
+        out.print(str(result))
+
+    _run(debug, action)
+
+
+@app.command()
+def plan(
+    models: Models,
+    database: Database,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the exact SQL statements sync would run.")
+    ] = False,
+    rename: Renames = None,
+    rename_table: TableRenames = None,
+    exclude: Exclude = None,
+    version_table: VersionTable = "rebuilder_version",
+    timeout: Timeout = 30.0,
+    debug: Debug = False,
+) -> None:
+    """Show what sync would do, step by step; change nothing."""
+
+    def action() -> None:
+        shown = api.plan(
+            load_models(models),
+            database,
+            renames=rename,
+            table_renames=rename_table,
+            exclude=exclude or (),
+            version_table=version_table,
+            timeout=timeout,
+        )
+        if sql:
+            for statement in shown.sql:
+                out.print(statement.rstrip() + ";", markup=False)
+        else:
+            _print_plan(shown)
+
+    _run(debug, action)
+
+
+@app.command()
+def check(
+    models: Models,
+    database: Database,
+    exclude: Exclude = None,
+    version_table: VersionTable = "rebuilder_version",
+    timeout: Timeout = 30.0,
+    debug: Debug = False,
+) -> None:
+    """Exit 0 if the database matches the models, else 1 with the differences listed."""
+
+    def action() -> int:
+        found = api.check(
+            load_models(models), database, exclude=exclude or (), version_table=version_table, timeout=timeout
+        )
+        for change in found:
+            out.print(f"- {change}", markup=False)
+        if not found:
+            out.print("in sync")
+        return 1 if found else 0
+
+    code = _run(debug, action)
+    raise typer.Exit(code)
+
+
+def _open_existing(database: str) -> object | None:
+    target = resolve(database)
+    if target.path is None or not check_file(target.path):
+        return None
+    return connect(target.path, readonly=True, timeout=5.0)
+
+
+@app.command()
+def current(
+    database: Database,
+    version_table: VersionTable = "rebuilder_version",
+    debug: Debug = False,
+) -> None:
+    """Print the stored version, or nothing when there is none."""
+
+    def action() -> None:
+        conn = _open_existing(database)
+        if conn is not None:
+            version = read_version(conn, version_table)  # type: ignore[arg-type]
+            conn.close()  # type: ignore[attr-defined]
+            if version:
+                out.print(version)
+
+    _run(debug, action)
+
+
+@app.command()
+def history(
+    database: Database,
+    version_table: VersionTable = "rebuilder_version",
+    debug: Debug = False,
+) -> None:
+    """List the syncs applied, newest first, each with its version and time."""
+
+    def action() -> None:
+        conn = _open_existing(database)
+        rows = read_history(conn, version_table) if conn is not None else []  # type: ignore[arg-type]
+        for version, applied_at, steps, summary in rows:
+            out.print(f"{version}  {applied_at}  {steps} step(s)  {summary}", markup=False)
+
+    _run(debug, action)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,181 @@
+"""Open the database named by the caller: a path, a URL, an Engine or a Connection.
+
+rebuilder always works on a dedicated connection in autocommit mode with
+explicit ``BEGIN IMMEDIATE``. A caller's ``sqlite3.Connection`` is borrowed:
+its pragmas are saved and restored, and it is never closed here.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote as url_quote
+
+from rebuilder.errors import DatabaseLocked, NotADatabase, RebuilderError
+
+HEADER = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the database is.
+
+    Attributes:
+        label: How to name it in messages.
+        path: The file path, or None for a borrowed connection.
+        conn: A borrowed caller connection, if any.
+    """
+
+    label: str
+    path: Path | None = None
+    conn: sqlite3.Connection | None = None
+
+
+def resolve(database: object) -> Target:
+    """Work out where a DATABASE argument points.
+
+    Args:
+        database: A path, a ``sqlite:///`` URL, a SQLAlchemy Engine, or a
+            ``sqlite3.Connection``.
+
+    Returns:
+        The target.
+
+    Raises:
+        RebuilderError: If it names something that is not a SQLite file.
+    """
+    if isinstance(database, sqlite3.Connection):
+        return Target(label="connection", conn=database)
+    url = getattr(database, "url", None)
+    if url is not None and hasattr(url, "get_backend_name"):
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            raise RebuilderError(f"engine {url!r} is not a SQLite file database; pass a file path")
+        return Target(label=url.database, path=Path(url.database))
+    text = os.fspath(database)  # type: ignore[call-overload]
+    if text.startswith("sqlite:"):
+        rest = text.split(":///", 1)[1] if ":///" in text else ""
+        rest = rest.split("?", 1)[0]
+        if not rest or rest == ":memory:":
+            raise RebuilderError(f"{text} names no database file; use sqlite:///path/to/file.db")
+        text = rest
+    return Target(label=text, path=Path(text))
+
+
+def check_file(path: Path) -> bool:
+    """Check that ``path`` is a SQLite database, reading only its header.
+
+    Returns:
+        True if the file exists, False if it does not (it will be created).
+
+    Raises:
+        NotADatabase: If it exists but is not a SQLite database.
+    """
+    if not path.exists():
+        if not path.parent.exists():
+            raise NotADatabase(str(path), f"the directory {path.parent} does not exist")
+        return False
+    if path.is_dir():
+        raise NotADatabase(str(path), "it is a directory")
+    size = path.stat().st_size
+    if size == 0:
+        raise NotADatabase(str(path), "the file is empty; delete it and rebuilder will create it")
+    with path.open("rb") as handle:
+        header = handle.read(100)
+    if not header.startswith(HEADER):
+        raise NotADatabase(str(path), "it does not start with the SQLite header")
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    if len(header) < 100 or size < page or page < 512:
+        raise NotADatabase(str(path), "the file is truncated")
+    return True
+
+
+def connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:
+    """Open a dedicated autocommit connection to ``path``."""
+    mode = "ro" if readonly else "rwc"
+    uri = f"file:{url_quote(str(path.absolute()))}?mode={mode}"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise NotADatabase(str(path), f"it cannot be opened ({exc})") from exc
+    return conn
+
+
+def pragma(conn: sqlite3.Connection, name: str) -> int:
+    """Read an integer pragma."""
+    return int(conn.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, label: str, timeout: float) -> Iterator[sqlite3.Connection]:
+    """Hold the write lock for the whole sync, with foreign keys off.
+
+    ``PRAGMA foreign_keys=OFF`` is set before ``BEGIN IMMEDIATE`` and read
+    back, so no ON DELETE action can fire while tables are dropped. On success
+    the transaction commits; on any error it rolls back. Pragmas are restored
+    on every path.
+
+    Raises:
+        RebuilderError: If the connection is inside a transaction already.
+        DatabaseLocked: If the write lock cannot be had within ``timeout``.
+    """
+    if conn.in_transaction:
+        raise RebuilderError(
+            "the connection is inside an open transaction, so foreign keys cannot be "
+            "switched off safely; commit or roll back first"
+        )
+    saved = {name: pragma(conn, name) for name in ("foreign_keys", "legacy_alter_table")}
+    try:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA legacy_alter_table = OFF")
+        if pragma(conn, "foreign_keys") != 0:
+            raise RebuilderError("foreign keys could not be switched off; nothing was changed")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_locked(exc):
+                raise DatabaseLocked(label, timeout) from exc
+            raise
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            if _is_locked(exc):
+                raise DatabaseLocked(label, timeout) from exc
+            raise
+        except BaseException:
+            _rollback(conn)
+            raise
+    finally:
+        for name, value in saved.items():
+            conn.execute(f"PRAGMA {name} = {value}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        # SQLite may already have rolled the transaction back itself.
+        with suppress(sqlite3.OperationalError):
+            conn.execute("ROLLBACK")
+
+
+@contextmanager
+def read_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A consistent read: ``BEGIN``, read, ``ROLLBACK``; writes nothing."""
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if own and conn.in_transaction:
+            conn.execute("ROLLBACK")

@@ -1,0 +1,299 @@
+"""Turn changes into steps: the one place that decides native ALTER or rebuild.
+
+Pure: takes schemas, changes and `Capabilities`, returns steps and guards.
+A table gets native ``ALTER TABLE`` steps only when every change to it is one
+SQLite's ALTER does exactly; otherwise it gets exactly one `RebuildStep`
+carrying all of its changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rebuilder import guards
+from rebuilder.capabilities import Capabilities
+from rebuilder.changes import (
+    TABLE_CHANGES,
+    AddColumn,
+    AddConstraint,
+    AlterColumn,
+    Change,
+    CreateIndex,
+    CreateTable,
+    DropColumn,
+    DropIndex,
+    DropTable,
+    RenameColumn,
+    RenameTable,
+)
+from rebuilder.diff import Renames, apply_renames, diff
+from rebuilder.guards import Guard
+from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, Unique, fold
+from rebuilder.sqltext import affinity, mentions, quote, rename_columns
+from rebuilder.steps import (
+    AddColumnStep,
+    CreateIndexStep,
+    CreateTableStep,
+    DropColumnStep,
+    DropIndexStep,
+    DropTableStep,
+    Fill,
+    RebuildStep,
+    RenameColumnStep,
+    RenameTableStep,
+    Step,
+)
+
+_NON_CONSTANT = ("CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP", "(")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Steps in execution order, and the guards to run before them."""
+
+    changes: tuple[Change, ...]
+    steps: tuple[Step, ...]
+    guards: tuple[Guard, ...]
+
+
+@dataclass(frozen=True)
+class _Origins:
+    """Maps names after renames back to the live names, for guards."""
+
+    renames: Renames
+
+    def table(self, name: str) -> str:
+        return next((r.old for r in self.renames.tables if fold(r.new) == fold(name)), name)
+
+    def columns(self, table: str) -> dict[str, str]:
+        return {fold(r.new): r.old for r in self.renames.columns if fold(r.table) == fold(table)}
+
+    def column(self, table: str, column: str) -> str:
+        return self.columns(table).get(fold(column), column)
+
+
+def can_add_natively(column: Column, new: Table) -> bool:
+    """Whether ``ALTER TABLE ADD COLUMN`` creates exactly this column (lang_altertable.html)."""
+    default = column.default or ""
+    return not (
+        column.key in new.primary_key
+        or any(column.key in u.columns for u in new.uniques)
+        or (column.generated is not None and column.stored)
+        or default.upper().startswith(_NON_CONSTANT)
+        or (column.notnull and column.default is None and column.generated is None)
+    )
+
+
+def _used_by(column: Column, table: Table, dependents_mention: bool) -> bool:
+    key = column.key
+    return (
+        dependents_mention
+        or key in table.primary_key
+        or any(key in u.columns for u in table.uniques)
+        or any(key in fk.columns for fk in table.foreign_keys)
+        or any(mentions(c.expr, key) for c in table.checks)
+        or any(c.generated is not None and mentions(c.generated, key) for c in table.columns)
+    )
+
+
+def _natives(
+    old: Table, new: Table, changes: Sequence[Change], schema: Schema, caps: Capabilities
+) -> list[Step] | None:
+    if not all(isinstance(c, (AddColumn, DropColumn)) for c in changes):
+        return None
+    deps = any(
+        d.table == old.key or (d.type == "view" and mentions(d.sql, old.name)) for d in schema.dependents
+    )
+    steps: list[Step] = []
+    for change in changes:
+        if isinstance(change, AddColumn) and can_add_natively(change.column, new):
+            steps.append(AddColumnStep(new.name, change.column))
+        elif isinstance(change, DropColumn) and caps.drop_column and not _used_by(change.column, old, deps):
+            steps.insert(0, DropColumnStep(new.name, change.column))
+        else:
+            return None
+    return steps
+
+
+def _fills(old: Table, new: Table) -> tuple[Fill, ...]:
+    fills = []
+    for col in new.columns:
+        src = old.column(col.name)
+        if col.generated is not None or src is None or src.generated is not None:
+            continue
+        expr = quote(src.name)
+        if col.notnull and not src.notnull and col.default is not None:
+            expr = f"COALESCE({expr}, {col.default})"
+        fills.append(Fill(col.name, expr, src.key))
+    return tuple(fills)
+
+
+def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema) -> RebuildStep:
+    copy_rowid = not old.without_rowid and not new.without_rowid and new.rowid_alias is None
+    return RebuildStep(
+        old=old,
+        new=new,
+        fills=_fills(old, new),
+        copy_rowid=copy_rowid,
+        indexes=target.indexes_of(new.name),
+        reasons=tuple(str(c) for c in changes),
+    )
+
+
+def _table_guards(
+    old: Table, new: Table, changes: Sequence[Change], origins: _Origins, rebuilt: bool
+) -> list[Guard]:
+    live = origins.table(new.name)
+    cols = origins.columns(new.name)
+    key = guards.row_key(old)
+    found: list[Guard] = []
+    for change in changes:
+        if isinstance(change, DropColumn) and change.column.generated is None:
+            found.append(guards.drop_column(new.name, live, origins.column(new.name, change.column.name)))
+        elif (
+            isinstance(change, AddColumn)
+            and change.column.notnull
+            and change.column.default is None
+            and change.column.generated is None
+        ):
+            found.append(guards.not_null(new.name, live, change.column.name, key, new=True))
+        elif isinstance(change, AlterColumn):
+            found.extend(_alter_guards(change, new.name, live, origins, key))
+        elif isinstance(change, AddConstraint) and rebuilt:
+            found.extend(_constraint_guards(change.constraint, new, live, cols, key))
+    return found
+
+
+def _alter_guards(change: AlterColumn, table: str, live: str, origins: _Origins, key: str) -> list[Guard]:
+    found = []
+    column = origins.column(table, change.old.name)
+    if affinity(change.old.type) != affinity(change.new.type) and change.new.generated is None:
+        found.append(guards.change_type(table, live, column, change.old.type, change.new.type))
+    if change.new.notnull and not change.old.notnull and change.new.default is None:
+        found.append(guards.not_null(table, live, column, key, new=False))
+    return found
+
+
+def _constraint_guards(
+    constraint: object, new: Table, live: str, cols: dict[str, str], key: str
+) -> list[Guard]:
+    back = dict(cols)
+    if isinstance(constraint, Unique):
+        names = tuple(back.get(c, c) for c in constraint.columns)
+        return [guards.unique(new.name, live, names, constraint.describe())]
+    if isinstance(constraint, Check):
+        expr = rename_columns(constraint.expr, back) if back else constraint.expr
+        return [guards.check(new.name, live, expr, key, constraint.describe())]
+    return []
+
+
+def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> list[Guard]:
+    index = step.index
+    if not index.unique or any(k.is_expression for k in index.columns) or index.where:
+        return []
+    table = schema.table(index.table)
+    if table is None:
+        return []
+    names = tuple(origins.column(table.name, k.expr) for k in index.columns)
+    return [guards.unique(table.name, origins.table(table.name), names, f"unique index {index.name}")]
+
+
+def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities) -> Planned:
+    """Plan the steps that turn ``live`` into ``target``.
+
+    Args:
+        live: The live schema.
+        target: The models' schema.
+        renames: Validated renames.
+        caps: What the linked SQLite can do.
+
+    Returns:
+        The changes, the ordered steps, and the guards to run first.
+    """
+    middle = apply_renames(live, renames)
+    changes = diff(middle, target)
+    origins = _Origins(renames)
+    steps: list[Step] = [RenameTableStep(r.old, r.new) for r in renames.tables]
+    steps += [RenameColumnStep(r.table, r.old, r.new) for r in renames.columns]
+    by_table: dict[str, list[Change]] = {}
+    for change in changes:
+        if isinstance(change, TABLE_CHANGES):
+            by_table.setdefault(fold(change.table), []).append(change)
+    found_guards: list[Guard] = []
+    table_steps: list[Step] = []
+    rebuilt: set[str] = set()
+    for key, table_changes in sorted(by_table.items()):
+        old, new = middle.table(key), target.table(key)
+        assert old is not None and new is not None
+        natives = _natives(old, new, table_changes, middle, caps)
+        if natives is None:
+            rebuilt.add(key)
+            table_steps.append(_rebuild(old, new, table_changes, target))
+        else:
+            table_steps.extend(natives)
+        found_guards += _table_guards(old, new, table_changes, origins, natives is None)
+    dropped = {c.table.key for c in changes if isinstance(c, DropTable)}
+    for change in changes:
+        if isinstance(change, DropIndex) and change.index.table not in rebuilt | dropped:
+            steps.append(DropIndexStep(change.index))
+    for change in changes:
+        if isinstance(change, DropTable):
+            steps.append(DropTableStep(change.table))
+            found_guards.append(guards.drop_table(change.table, origins.table(change.table.name)))
+    steps += [CreateTableStep(c.table) for c in changes if isinstance(c, CreateTable)]
+    steps += table_steps
+    for change in changes:
+        if isinstance(change, CreateIndex) and change.index.table not in rebuilt:
+            step = CreateIndexStep(change.index)
+            steps.append(step)
+            if change.index.table in {t.key for t in middle.tables}:
+                found_guards += _index_guards(step, origins, middle)
+    found_guards += _fk_guards(changes, middle, origins, rebuilt)
+    all_changes = (*renames.tables, *renames.columns, *changes)
+    return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found_guards))
+
+
+def _fk_guards(
+    changes: Sequence[Change], middle: Schema, origins: _Origins, rebuilt: set[str]
+) -> list[Guard]:
+    found = []
+    new_tables = {c.table.key for c in changes if isinstance(c, CreateTable)}
+    for change in changes:
+        if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
+            table = middle.table(change.table)
+            if table is not None:
+                found.append(
+                    _orphans(change.constraint, table, origins, change.constraint.ref_table in new_tables)
+                )
+    return found
+
+
+def _orphans(fk: ForeignKey, table: Table, origins: _Origins, parent_is_new: bool) -> Guard:
+    child = f"main.{quote(origins.table(table.name))}"
+    cols = [quote(origins.column(table.name, c)) for c in fk.columns]
+    notnull = " AND ".join(f"c.{c} IS NOT NULL" for c in cols)
+    if parent_is_new:
+        missing = "1"
+    else:
+        parent = origins.table(fk.ref_table)
+        refs = [quote(origins.column(fk.ref_table, c)) for c in fk.ref_columns]
+        match = " AND ".join(f"p.{r} = c.{c}" for r, c in zip(refs, cols, strict=True))
+        missing = f"NOT EXISTS (SELECT 1 FROM main.{quote(parent)} AS p WHERE {match})"
+    key = (
+        ", ".join(f"c.{quote(k)}" for k in (origins.column(table.name, k) for k in table.primary_key))
+        or "c.rowid"
+    )
+    return Guard(
+        kind=guards.VIOLATION,
+        table=table.name,
+        column=None,
+        what=fk.describe(),
+        count_sql=f"SELECT count(*) FROM {child} AS c WHERE {notnull} AND {missing}",
+        sample_sql=f"SELECT {key} FROM {child} AS c WHERE {notnull} AND {missing} LIMIT 5",
+        hint="add the missing parent rows or clear the orphaned keys first",
+        optional=True,
+    )
+
+
+__all__ = ["Planned", "RenameColumn", "RenameTable", "make_plan"]

@@ -1,0 +1,288 @@
+"""Read a live SQLite database into a `Schema`.
+
+Reading is split in two: `read_catalog` runs the queries (``sqlite_schema`` and
+the PRAGMAs) and returns plain rows; `build_schema` is a pure function from
+those rows to the canonical `Schema`. Models are read the same way, from an
+in-memory database made by ``create_all`` (see `rebuilder.declare`), so both
+sides of every comparison pass through this one reader.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rebuilder.errors import UnsupportedSchema
+from rebuilder.schema import (
+    Check,
+    Column,
+    Dependent,
+    ForeignKey,
+    Index,
+    IndexColumn,
+    Schema,
+    Table,
+    Unique,
+    fold,
+)
+from rebuilder.sqltext import (
+    TableDDL,
+    canonical_expr,
+    canonical_type,
+    is_column_ref,
+    quote,
+    split_create_index,
+    split_create_table,
+)
+
+Row = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """Everything the PRAGMAs say about one table."""
+
+    name: str
+    sql: str
+    strict: bool
+    without_rowid: bool
+    xinfo: tuple[Row, ...]
+    foreign_keys: tuple[Row, ...]
+    indexes: tuple[tuple[Row, str | None, tuple[Row, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The raw rows read from one database."""
+
+    tables: tuple[TableRows, ...]
+    dependents: tuple[Dependent, ...]
+
+
+def is_internal(name: str, version_table: str) -> bool:
+    """Whether a table belongs to SQLite or to a migration tool, never to the models."""
+    key = fold(name)
+    return (
+        key.startswith("sqlite_")
+        or "rebuilder" in key
+        or key == "alembic_version"
+        or key == fold(version_table)
+    )
+
+
+def excluded(name: str, patterns: Iterable[str]) -> bool:
+    """Whether a name matches one of the user's ``--exclude`` glob patterns."""
+    return any(fnmatch.fnmatchcase(fold(name), fold(p)) for p in patterns)
+
+
+def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]:
+    return tuple(conn.execute(f"PRAGMA main.{pragma}({quote(name)})").fetchall())
+
+
+def _read_table(conn: sqlite3.Connection, name: str, sql: str, info: Row) -> TableRows:
+    indexes = []
+    for row in _pragma(conn, "index_list", name):
+        found = conn.execute(
+            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?", (row[1],)
+        ).fetchone()
+        indexes.append((row, found[0] if found else None, _pragma(conn, "index_xinfo", row[1])))
+    return TableRows(
+        name=name,
+        sql=sql,
+        strict=bool(info[5]),
+        without_rowid=bool(info[4]),
+        xinfo=_pragma(conn, "table_xinfo", name),
+        foreign_keys=_pragma(conn, "foreign_key_list", name),
+        indexes=tuple(indexes),
+    )
+
+
+def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Catalog:
+    """Read the managed tables and their dependents from the ``main`` schema.
+
+    Virtual tables, shadow tables, ``sqlite_*`` tables and migration-tool
+    tables are skipped here and never seen by the diff.
+
+    Args:
+        conn: An open connection.
+        version_table: The version table's name, which is never managed.
+
+    Returns:
+        The raw catalog rows.
+    """
+    kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
+    tables, dependents = [], []
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name")
+    for kind, name, tbl_name, sql in rows.fetchall():
+        if kind in ("trigger", "view"):
+            dependents.append(Dependent(kind, name, fold(tbl_name), sql))
+        elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
+            tables.append(_read_table(conn, name, sql, kinds[name]))
+    return Catalog(tables=tuple(tables), dependents=tuple(dependents))
+
+
+# --- pure: rows -> Schema ----------------------------------------------------
+
+
+def _default(text: object) -> str | None:
+    if text is None:
+        return None
+    canon = canonical_expr(str(text))
+    return None if canon == "NULL" else canon
+
+
+def _columns(rows: TableRows, ddl: TableDDL) -> tuple[Column, ...]:
+    by_name = {fold(c.name): c for c in ddl.columns}
+    columns = []
+    for _cid, name, decl, notnull, dflt, _pk, hidden in rows.xinfo:
+        text = by_name.get(fold(str(name)))
+        if text is None or hidden == 1:
+            continue
+        collate = text.collate if text.collate not in (None, "BINARY") else None
+        columns.append(
+            Column(
+                name=str(name),
+                type=canonical_type(str(decl or "")),
+                notnull=bool(notnull),
+                default=_default(dflt),
+                collate=collate,
+                generated=canonical_expr(text.generated) if text.generated else None,
+                stored=text.stored,
+                sql=text.sql,
+            )
+        )
+    return tuple(columns)
+
+
+def _checks(ddl: TableDDL) -> frozenset[Check]:
+    found = [(None, text) for col in ddl.columns for text in col.checks]
+    found.extend(ddl.checks)
+    return frozenset(Check(expr=canonical_expr(t), name=n, sql=t) for n, t in found)
+
+
+def _foreign_keys(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> frozenset[ForeignKey]:
+    grouped: dict[object, list[Row]] = {}
+    for row in rows.foreign_keys:
+        grouped.setdefault(row[0], []).append(row)
+    fks = []
+    for parts in grouped.values():
+        parts.sort(key=lambda r: r[1])  # type: ignore[arg-type, return-value]
+        ref_table = fold(str(parts[0][2]))
+        refs = tuple(fold(str(r[4])) for r in parts if r[4] is not None)
+        fks.append(
+            ForeignKey(
+                columns=tuple(fold(str(r[3])) for r in parts),
+                ref_table=ref_table,
+                ref_columns=refs or pks.get(ref_table, ()),
+                on_update=str(parts[0][5]).upper(),
+                on_delete=str(parts[0][6]).upper(),
+            )
+        )
+    return frozenset(fks)
+
+
+def _index_keys(xinfo: Sequence[Row], sql: str | None) -> tuple[IndexColumn, ...]:
+    texts = split_create_index(sql).keys if sql else ()
+    keys = []
+    for seqno, cid, name, desc, coll, key in xinfo:
+        if not key:
+            continue
+        if cid == -2:
+            text = texts[seqno] if seqno < len(texts) else "?"  # type: ignore[operator]
+            expr, is_expr = canonical_expr(text), not is_column_ref(text)
+            if not is_expr:
+                expr = fold(text.strip('"[]`'))
+        else:
+            expr, is_expr = fold(str(name)), False
+        keys.append(IndexColumn(expr, is_expr, bool(desc), str(coll).upper()))
+    return tuple(keys)
+
+
+def _split(rows: TableRows) -> tuple[tuple[Unique, ...], tuple[Index, ...]]:
+    uniques, indexes = [], []
+    for (_seq, name, unique, origin, partial), sql, xinfo in rows.indexes:
+        keys = _index_keys(xinfo, sql)
+        if origin == "u":
+            uniques.append(Unique(tuple(k.expr for k in keys), name=None))
+        elif origin == "c" and sql:
+            where = split_create_index(sql).where if partial else None
+            indexes.append(
+                Index(
+                    name=str(name),
+                    table=fold(rows.name),
+                    columns=keys,
+                    unique=bool(unique),
+                    where=canonical_expr(where) if where else None,
+                    sql=sql,
+                )
+            )
+    return tuple(uniques), tuple(indexes)
+
+
+def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tuple[Index, ...]]:
+    try:
+        ddl = split_create_table(rows.sql)
+    except ValueError as exc:
+        raise UnsupportedSchema(rows.name, f"its CREATE TABLE cannot be read ({exc})") from exc
+    uniques, indexes = _split(rows)
+    table = Table(
+        name=rows.name,
+        columns=_columns(rows, ddl),
+        primary_key=pks[fold(rows.name)],
+        autoincrement=any(c.autoincrement for c in ddl.columns),
+        uniques=frozenset(uniques),
+        checks=_checks(ddl),
+        foreign_keys=_foreign_keys(rows, pks),
+        strict=rows.strict,
+        without_rowid=rows.without_rowid,
+        sql=rows.sql,
+    )
+    return table, indexes
+
+
+def _primary_key(rows: TableRows) -> tuple[str, ...]:
+    keyed = sorted((r[5], fold(str(r[1]))) for r in rows.xinfo if r[5])  # type: ignore[type-var]
+    return tuple(name for _, name in keyed)
+
+
+def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
+    """Build the canonical `Schema` from catalog rows (pure).
+
+    Args:
+        catalog: Rows from `read_catalog`.
+        exclude: Glob patterns; matching tables and indexes are left out.
+
+    Returns:
+        The schema, tables and indexes sorted by folded name.
+    """
+    patterns = tuple(exclude)
+    kept = [t for t in catalog.tables if not excluded(t.name, patterns)]
+    pks = {fold(t.name): _primary_key(t) for t in kept}
+    tables, indexes = [], []
+    for rows in kept:
+        table, own = _table(rows, pks)
+        tables.append(table)
+        indexes.extend(i for i in own if not excluded(i.name, patterns))
+    return Schema(
+        tables=tuple(sorted(tables, key=lambda t: t.key)),
+        indexes=tuple(sorted(indexes, key=lambda i: i.key)),
+        dependents=catalog.dependents,
+    )
+
+
+def reflect(
+    conn: sqlite3.Connection, exclude: Iterable[str] = (), version_table: str = "rebuilder_version"
+) -> Schema:
+    """Read the live schema of ``conn`` (its ``main`` database).
+
+    Args:
+        conn: An open connection.
+        exclude: Glob patterns of tables and indexes to leave out.
+        version_table: The version table's name, which is never managed.
+
+    Returns:
+        The canonical schema.
+    """
+    return build_schema(read_catalog(conn, version_table), exclude)

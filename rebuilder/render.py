@@ -1,0 +1,142 @@
+"""Render steps as SQL. Pure: the same text for ``plan --sql``, dry runs and apply.
+
+Every identifier is quoted and every statement qualified with ``main.``, so
+keywords, spaces, quotes, non-ASCII letters and temp-schema shadows are all
+harmless. A rebuild follows SQLite's documented order (lang_altertable.html
+§7): create the new table under a reserved name, copy, drop the old table,
+rename the new one into place with ``legacy_alter_table`` on for that rename
+only, then recreate the indexes.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from rebuilder.schema import Table
+from rebuilder.sqltext import literal, qualify_index, quote, rename_table_in_ddl
+from rebuilder.steps import (
+    AddColumnStep,
+    CreateIndexStep,
+    CreateTableStep,
+    DropColumnStep,
+    DropIndexStep,
+    DropTableStep,
+    RebuildStep,
+    RenameColumnStep,
+    RenameTableStep,
+    Step,
+)
+
+TEMP_PREFIX = "_rebuilder_new_"
+
+
+def temp_name(table: str) -> str:
+    """The reserved name a table is built under during its rebuild."""
+    return TEMP_PREFIX + table
+
+
+def _q(name: str) -> str:
+    return f"main.{quote(name)}"
+
+
+@singledispatch
+def render(step: Step) -> list[str]:
+    """Return the SQL statements that carry out one step.
+
+    Args:
+        step: Any step.
+
+    Returns:
+        Statements to run in order, each a single statement.
+    """
+    raise TypeError(f"no SQL for {type(step).__name__}")
+
+
+@render.register
+def _(step: RenameTableStep) -> list[str]:
+    return [f"ALTER TABLE {_q(step.old)} RENAME TO {quote(step.new)}"]
+
+
+@render.register
+def _(step: RenameColumnStep) -> list[str]:
+    return [f"ALTER TABLE {_q(step.table)} RENAME COLUMN {quote(step.old)} TO {quote(step.new)}"]
+
+
+@render.register
+def _(step: CreateTableStep) -> list[str]:
+    return [rename_table_in_ddl(step.table.sql, step.table.name)]
+
+
+@render.register
+def _(step: DropTableStep) -> list[str]:
+    return [f"DROP TABLE {_q(step.table.name)}"]
+
+
+@render.register
+def _(step: AddColumnStep) -> list[str]:
+    return [f"ALTER TABLE {_q(step.table)} ADD COLUMN {step.column.sql}"]
+
+
+@render.register
+def _(step: DropColumnStep) -> list[str]:
+    return [f"ALTER TABLE {_q(step.table)} DROP COLUMN {quote(step.column.name)}"]
+
+
+@render.register
+def _(step: CreateIndexStep) -> list[str]:
+    return [qualify_index(step.index.sql)]
+
+
+@render.register
+def _(step: DropIndexStep) -> list[str]:
+    return [f"DROP INDEX {_q(step.index.name)}"]
+
+
+def rowid_name(table: Table) -> str:
+    """A name for the hidden rowid that no user column shadows."""
+    taken = {c.key for c in table.columns}
+    return next((n for n in ("rowid", "_rowid_", "oid") if n not in taken), "rowid")
+
+
+def _copy(step: RebuildStep, tmp: str) -> str:
+    targets = [quote(f.column) for f in step.fills]
+    sources = [f.expr for f in step.fills]
+    if step.copy_rowid:
+        targets.insert(0, rowid_name(step.new))
+        sources.insert(0, rowid_name(step.old))
+    return (
+        f"INSERT INTO {_q(tmp)} ({', '.join(targets)}) SELECT {', '.join(sources)} FROM {_q(step.old.name)}"
+    )
+
+
+def _sequence(step: RebuildStep, tmp: str) -> list[str]:
+    """Carry the AUTOINCREMENT high-water mark from the old table to the new one."""
+    if not (step.old.autoincrement and step.new.autoincrement):
+        return []
+    old, new = literal(step.old.name), literal(tmp)
+    return [
+        f"INSERT INTO main.sqlite_sequence (name, seq) SELECT {new}, 0 WHERE NOT EXISTS "
+        f"(SELECT 1 FROM main.sqlite_sequence WHERE name = {new})",
+        f"UPDATE main.sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM "
+        f"main.sqlite_sequence WHERE name = {old}), 0)) WHERE name = {new}",
+    ]
+
+
+@render.register
+def _(step: RebuildStep) -> list[str]:
+    tmp = temp_name(step.new.name)
+    return [
+        rename_table_in_ddl(step.new.sql, tmp),
+        _copy(step, tmp),
+        *_sequence(step, tmp),
+        f"DROP TABLE {_q(step.old.name)}",
+        "PRAGMA legacy_alter_table = ON",
+        f"ALTER TABLE {_q(tmp)} RENAME TO {quote(step.new.name)}",
+        "PRAGMA legacy_alter_table = OFF",
+        *(qualify_index(index.sql) for index in step.indexes),
+    ]
+
+
+def render_all(steps: list[Step] | tuple[Step, ...]) -> list[str]:
+    """Return every statement of every step, in order."""
+    return [sql for step in steps for sql in render(step)]
