@@ -189,7 +189,7 @@ def apply_renames(live: Schema, renames: Renames) -> Schema:
     return Schema(
         tables=tuple(sorted(new_tables, key=lambda t: t.key)),
         indexes=new_indexes,
-        dependents=live.dependents,
+        dependents=tuple(replace(d, table=fold(tables.get(d.table, d.table))) for d in live.dependents),
     )
 
 

@@ -129,7 +129,8 @@ def _fills(old: Table, new: Table) -> tuple[Fill, ...]:
     return tuple(fills)
 
 
-def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema) -> RebuildStep:
+def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema, live: Schema) -> RebuildStep:
+    triggers = tuple(d.sql for d in live.dependents if d.type == "trigger" and d.table == old.key)
     copy_rowid = not old.without_rowid and not new.without_rowid and new.rowid_alias is None
     return RebuildStep(
         old=old,
@@ -138,6 +139,7 @@ def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema) 
         copy_rowid=copy_rowid,
         indexes=target.indexes_of(new.name),
         reasons=tuple(str(c) for c in changes),
+        triggers=triggers,
     )
 
 
@@ -229,7 +231,7 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
         natives = _natives(old, new, table_changes, middle, caps)
         if natives is None:
             rebuilt.add(key)
-            table_steps.append(_rebuild(old, new, table_changes, target))
+            table_steps.append(_rebuild(old, new, table_changes, target, middle))
         else:
             table_steps.extend(natives)
         found_guards += _table_guards(old, new, table_changes, origins, natives is None)

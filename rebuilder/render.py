@@ -134,6 +134,7 @@ def _(step: RebuildStep) -> list[str]:
         f"ALTER TABLE {_q(tmp)} RENAME TO {quote(step.new.name)}",
         "PRAGMA legacy_alter_table = OFF",
         *(qualify_index(index.sql) for index in step.indexes),
+        *step.triggers,
     ]
 
 

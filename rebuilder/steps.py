@@ -153,6 +153,7 @@ class RebuildStep(Step):
         copy_rowid: Whether the hidden rowid is copied too.
         indexes: The indexes to recreate after the rename.
         reasons: Why a native ALTER cannot do it, for the plan.
+        triggers: The CREATE TRIGGER statements on the table, recreated last.
     """
 
     old: Table
@@ -161,6 +162,7 @@ class RebuildStep(Step):
     copy_rowid: bool
     indexes: tuple[Index, ...]
     reasons: tuple[str, ...]
+    triggers: tuple[str, ...] = ()
 
     @property
     def destructive(self) -> bool:  # noqa: D102

@@ -1,0 +1,194 @@
+"""Plans from pairs of model sets, without any database file.
+
+Both schemas are declared from models (in memory); the live side is then
+planned against the target, so the native-or-rebuild decision, the copy map,
+the guards and the rendered SQL are checked as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+from rebuilder.capabilities import Capabilities
+from rebuilder.declare import declare
+from rebuilder.diff import Renames, resolve_renames
+from rebuilder.plan import make_plan
+from rebuilder.render import render_all
+from rebuilder.schema import Schema
+from rebuilder.steps import AddColumnStep, DropColumnStep, RebuildStep, RenameColumnStep
+
+Build = Callable[[MetaData], None]
+MODERN = Capabilities((3, 45, 0))
+OLD = Capabilities((3, 30, 0))
+
+
+def schema(build: Build) -> Schema:
+    md = MetaData()
+    build(md)
+    found, conn = declare([md])
+    conn.close()
+    return found
+
+
+def plan_lines(before: Build, after: Build, caps: Capabilities = MODERN, **renames: list[str]):
+    live, target = schema(before), schema(after)
+    resolved = resolve_renames(live, target, renames.get("columns", ()), renames.get("tables", ()))
+    return make_plan(live, target, resolved, caps)
+
+
+def base(md: MetaData, *extra: Column) -> None:
+    Table("t", md, Column("id", Integer, primary_key=True), Column("a", String(10)), *extra)
+
+
+def test_identical_models_plan_nothing() -> None:
+    planned = plan_lines(base, base)
+    assert planned.steps == () and planned.changes == () and planned.guards == ()
+
+
+def test_add_nullable_column_is_native() -> None:
+    planned = plan_lines(base, lambda md: base(md, Column("b", Integer, server_default="0")))
+    (step,) = planned.steps
+    assert isinstance(step, AddColumnStep)
+    assert render_all(planned.steps) == ["ALTER TABLE main.\"t\" ADD COLUMN b INTEGER DEFAULT '0'"]
+
+
+def test_add_not_null_column_without_default_is_guarded() -> None:
+    planned = plan_lines(base, lambda md: base(md, Column("b", Integer, nullable=False)))
+    assert [g.what for g in planned.guards] == ["NOT NULL on column 'b'"]
+
+
+def test_drop_plain_column_is_native_on_modern_sqlite_only() -> None:
+    before = lambda md: base(md, Column("b", Integer))  # noqa: E731
+    (modern,) = plan_lines(before, base).steps
+    (old,) = plan_lines(before, base, OLD).steps
+    assert isinstance(modern, DropColumnStep)
+    assert isinstance(old, RebuildStep)
+
+
+def test_drop_indexed_column_needs_no_rebuild_once_the_index_goes() -> None:
+    before = lambda md: base(md, Column("b", Integer, index=True))  # noqa: E731
+    steps = plan_lines(before, base).steps
+    assert [type(s).__name__ for s in steps] == ["DropIndexStep", "DropColumnStep"]
+
+
+def test_many_changes_to_one_table_are_one_rebuild() -> None:
+    def after(md: MetaData) -> None:
+        Table(
+            "t",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("a", Integer, nullable=False, server_default="0"),
+            Column("c", Text, unique=True),
+            CheckConstraint("a >= 0"),
+            Index("ix_t_c", "c"),
+        )
+
+    planned = plan_lines(lambda md: base(md, Column("b", Integer)), after)
+    rebuilds = [s for s in planned.steps if isinstance(s, RebuildStep)]
+    assert len(rebuilds) == 1
+    (rebuild,) = rebuilds
+    assert [(f.column, f.expr) for f in rebuild.fills] == [("id", '"id"'), ("a", "COALESCE(\"a\", '0')")]
+    assert [i.name for i in rebuild.indexes] == ["ix_t_c"]
+    assert {g.kind for g in planned.guards} == {"loss", "violation"}
+
+
+def test_rebuild_sql_follows_the_documented_order() -> None:
+    planned = plan_lines(base, lambda md: base(md, Column("b", Integer, unique=True)))
+    assert render_all(planned.steps) == [
+        'CREATE TABLE main."_rebuilder_new_t" (\n\tid INTEGER NOT NULL, \n\ta VARCHAR(10), \n'
+        "\tb INTEGER, \n\tPRIMARY KEY (id), \n\tUNIQUE (b)\n)",
+        'INSERT INTO main."_rebuilder_new_t" ("id", "a") SELECT "id", "a" FROM main."t"',
+        'DROP TABLE main."t"',
+        "PRAGMA legacy_alter_table = ON",
+        'ALTER TABLE main."_rebuilder_new_t" RENAME TO "t"',
+        "PRAGMA legacy_alter_table = OFF",
+    ]
+
+
+def test_rowid_is_copied_when_there_is_no_integer_primary_key() -> None:
+    def keyed(md: MetaData, *extra: Column) -> None:
+        Table("k", md, Column("code", String(5), primary_key=True), *extra)
+
+    planned = plan_lines(keyed, lambda md: keyed(md, Column("n", Integer, unique=True)))
+    (rebuild,) = planned.steps
+    assert isinstance(rebuild, RebuildStep) and rebuild.copy_rowid
+    assert (
+        'INSERT INTO main."_rebuilder_new_k" (rowid, "code") SELECT rowid, "code"' in render_all([rebuild])[1]
+    )
+
+
+def test_renames_come_first_and_carry_constraints() -> None:
+    def before(md: MetaData) -> None:
+        Table(
+            "t",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("old", Integer),
+            CheckConstraint("old > 0"),
+        )
+
+    def after(md: MetaData) -> None:
+        Table(
+            "t",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("new", Integer),
+            CheckConstraint("new > 0"),
+        )
+
+    planned = plan_lines(before, after, columns=["t.old=new"])
+    assert planned.steps == (RenameColumnStep("t", "old", "new"),)
+
+
+def test_table_rename_lets_child_foreign_keys_follow() -> None:
+    def models(name: str) -> Build:
+        def build(md: MetaData) -> None:
+            Table(name, md, Column("id", Integer, primary_key=True))
+            Table(
+                "child", md, Column("id", Integer, primary_key=True), Column("pid", ForeignKey(f"{name}.id"))
+            )
+
+        return build
+
+    planned = plan_lines(models("people"), models("person"), tables=["people=person"])
+    assert [str(s) for s in planned.steps] == ["rename table people -> person"]
+
+
+def test_unnamed_and_named_constraints_match_by_content() -> None:
+    def named(md: MetaData) -> None:
+        base(md, CheckConstraint("length(a) < 5", name="ck_a"))
+
+    def unnamed(md: MetaData) -> None:
+        base(md, CheckConstraint("length(a) < 5"))
+
+    assert plan_lines(named, unnamed).steps == ()
+
+
+@pytest.mark.parametrize("name", ["order", "my table", 'say "hi"', "größe"])
+def test_odd_names_are_quoted_everywhere(name: str) -> None:
+    def before(md: MetaData) -> None:
+        Table(name, md, Column("id", Integer, primary_key=True), Column(name, String(5)))
+
+    def after(md: MetaData) -> None:
+        Table(name, md, Column("id", Integer, primary_key=True), Column(name, Integer))
+
+    sql = render_all(plan_lines(before, after).steps)
+    quoted = '"' + name.replace('"', '""') + '"'
+    assert f"DROP TABLE main.{quoted}" in sql
+    assert f'SELECT "id", {quoted} FROM main.{quoted}' in sql[1]
+
+
+def test_bad_renames_are_refused() -> None:
+    from rebuilder.errors import BadRename, RenameNotFound
+
+    live, target = schema(base), schema(base)
+    with pytest.raises(BadRename):
+        resolve_renames(live, target, ["nodot=x"])
+    with pytest.raises(RenameNotFound):
+        resolve_renames(live, target, ["t.nope=a"])
+    with pytest.raises(RenameNotFound):
+        resolve_renames(live, target, (), ["nope=t"])
+    assert resolve_renames(live, target) == Renames()
