@@ -2,34 +2,50 @@
 
 models -> Schema, database -> Schema, diff -> changes, plan -> steps,
 render -> SQL, apply -> database. Reading at one end, writing at the other.
+
+This module stays light to import: the schema reader, the differ, the planner
+and sqlglot are imported only when a diff is actually needed, so a start-up
+`sync` that finds the version current costs one fingerprint and one read.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rebuilder import apply
-from rebuilder.capabilities import Capabilities
 from rebuilder.changes import AddConstraint, Change, CreateTable
 from rebuilder.connect import check_file, connect, read_transaction, resolve, write_transaction
-from rebuilder.declare import declare
-from rebuilder.diff import compare, parse_renames, resolve_renames
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
 from rebuilder.load import metadata_of
-from rebuilder.plan import Planned, make_plan
-from rebuilder.reflect import reflect
 from rebuilder.results import Plan, SyncResult
 from rebuilder.schema import ForeignKey, Schema, fold
 from rebuilder.steps import AddColumnStep, CreateTableStep, DropColumnStep, RebuildStep, Step
 from rebuilder.version import fingerprint, read_version, write_version
 
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from rebuilder.plan import Planned
+
 log = logging.getLogger("rebuilder")
 
 Renaming = Mapping[str, str] | Iterable[str] | None
+Progress = Callable[[Step, int, int], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every entry point needs besides the models and the database."""
+
+    exclude: tuple[str, ...] = ()
+    version_table: str = "rebuilder_version"
+    renames: tuple[str, ...] = ()
+    table_renames: tuple[str, ...] = ()
+    timeout: float = 30.0
 
 
 def _renames(value: Renaming) -> tuple[str, ...]:
@@ -38,6 +54,16 @@ def _renames(value: Renaming) -> tuple[str, ...]:
     if isinstance(value, Mapping):
         return tuple(f"{old}={new}" for old, new in value.items())
     return tuple(value)
+
+
+def _options(
+    exclude: Iterable[str], version_table: str, renames: Renaming, table_renames: Renaming, timeout: float
+) -> Options:
+    from rebuilder.diff import parse_renames
+
+    options = Options(tuple(exclude), version_table, _renames(renames), _renames(table_renames), timeout)
+    parse_renames(options.renames, options.table_renames)
+    return options
 
 
 @contextmanager
@@ -68,23 +94,24 @@ class _Prepared:
     planned: Planned
 
 
-def _prepare(conn: sqlite3.Connection, metadatas: tuple, options: dict) -> _Prepared:
-    target, models_db = declare(metadatas, options["exclude"], options["version_table"])
+def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
+    from rebuilder.declare import declare
+
+    target, models_db = declare(metadatas, options.exclude, options.version_table)
     models_db.close()
-    live = reflect(conn, options["exclude"], options["version_table"])
-    renames = resolve_renames(live, target, options["renames"], options["table_renames"])
-    planned = make_plan(live, target, renames, Capabilities.of(conn))
-    return _Prepared(target, planned)
+    return target
 
 
-def _options(exclude: Iterable[str], version_table: str, renames: Renaming, table_renames: Renaming) -> dict:
-    parse_renames(_renames(renames), _renames(table_renames))
-    return {
-        "exclude": tuple(exclude),
-        "version_table": version_table,
-        "renames": _renames(renames),
-        "table_renames": _renames(table_renames),
-    }
+def _prepare(conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options: Options) -> _Prepared:
+    from rebuilder.capabilities import Capabilities
+    from rebuilder.diff import resolve_renames
+    from rebuilder.plan import make_plan
+    from rebuilder.reflect import reflect
+
+    target = _declare(metadatas, options)
+    live = reflect(conn, options.exclude, options.version_table)
+    renames = resolve_renames(live, target, options.renames, options.table_renames)
+    return _Prepared(target, make_plan(live, target, renames, Capabilities.of(conn)))
 
 
 def plan(
@@ -111,14 +138,15 @@ def plan(
     Returns:
         The steps, their SQL, and any data loss or constraint violation.
     """
+    from rebuilder.apply import evaluate
+
+    options = _options(exclude, version_table, renames, table_renames, timeout)
     metadatas = metadata_of(target)
-    version = fingerprint(metadatas, exclude)
-    options = _options(exclude, version_table, renames, table_renames)
+    version = fingerprint(metadatas, options.exclude)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         current = read_version(conn, version_table)
-        prepared = _prepare(conn, metadatas, options)
-        losses, violations = apply.evaluate(conn, prepared.planned.guards)
-    planned = prepared.planned
+        planned = _prepare(conn, metadatas, options).planned
+        losses, violations = evaluate(conn, planned.guards)
     return Plan(planned.steps, planned.changes, tuple(losses), tuple(violations), version, current)
 
 
@@ -145,30 +173,42 @@ def check(
     Returns:
         The differences.
     """
-    metadatas = metadata_of(target)
-    target_schema, models_db = declare(metadatas, exclude, version_table)
-    models_db.close()
+    from rebuilder.diff import compare
+    from rebuilder.reflect import reflect
+
+    options = _options(exclude, version_table, None, None, timeout)
+    target_schema = _declare(metadata_of(target), options)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
-        live = reflect(conn, exclude, version_table)
+        live = reflect(conn, options.exclude, version_table)
     return compare(live, target_schema)
 
 
 def _touched(steps: Iterable[Step], schema: Schema) -> set[str]:
-    names = set()
-    for step in steps:
-        if isinstance(step, (RebuildStep, CreateTableStep, AddColumnStep, DropColumnStep)):
-            names.add(fold(step.subject or ""))
+    kinds = (RebuildStep, CreateTableStep, AddColumnStep, DropColumnStep)
+    names = {fold(step.subject or "") for step in steps if isinstance(step, kinds)}
     children = {t.name for t in schema.tables for fk in t.foreign_keys if fk.ref_table in names}
     return {t.name for t in schema.tables if t.key in names} | children
+
+
+def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
+    found: list[ForeignKey] = []
+    for change in changes:
+        if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
+            found.append(change.constraint)
+        elif isinstance(change, CreateTable):
+            found.extend(change.table.foreign_keys)
+    return found
 
 
 def _apply(
     conn: sqlite3.Connection,
     prepared: _Prepared,
-    options: dict,
+    options: Options,
     allow_data_loss: bool,
-    progress: apply.Progress | None,
+    progress: Progress | None,
 ) -> None:
+    from rebuilder import apply
+
     planned = prepared.planned
     losses, violations = apply.evaluate(conn, planned.guards)
     if violations:
@@ -176,16 +216,28 @@ def _apply(
     if losses and not allow_data_loss:
         raise DataLossRefused(losses)
     apply.execute(conn, planned.steps, progress)
-    apply.verify(conn, prepared.target, options["exclude"], options["version_table"])
-    added = [
-        c.constraint
-        for c in planned.changes
-        if isinstance(c, AddConstraint) and isinstance(c.constraint, ForeignKey)
-    ]
-    added += [fk for c in planned.changes if isinstance(c, CreateTable) for fk in c.table.foreign_keys]
-    found = apply.check_foreign_keys(conn, _touched(planned.steps, prepared.target), added)
+    apply.verify(conn, prepared.target, options.exclude, options.version_table)
+    touched = _touched(planned.steps, prepared.target)
+    found = apply.check_foreign_keys(conn, touched, _added_foreign_keys(planned.changes))
     if found:
         raise ConstraintViolated(found)
+
+
+def _dry_run(target: object, database: object, options: Options, allow_data_loss: bool) -> SyncResult:
+    shown = plan(
+        target,
+        database,
+        renames=options.renames,
+        table_renames=options.table_renames,
+        exclude=options.exclude,
+        version_table=options.version_table,
+        timeout=options.timeout,
+    )
+    if shown.violations:
+        raise ConstraintViolated(shown.violations)
+    if shown.losses and not allow_data_loss:
+        raise DataLossRefused(shown.losses)
+    return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
 
 
 def sync(
@@ -199,15 +251,16 @@ def sync(
     dry_run: bool = False,
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
-    progress: apply.Progress | None = None,
+    progress: Progress | None = None,
     expect: tuple[Step, ...] | None = None,
 ) -> SyncResult:
     """Make the database match the models, in one transaction.
 
     When the stored version equals the models' fingerprint, this returns
-    after reading that one row. Otherwise it takes the write lock, plans
-    under it, refuses data loss and constraint violations, applies, verifies,
-    checks foreign keys and records the version, all in one transaction.
+    after reading that one row. Otherwise it takes the write lock, reads the
+    version again under it, plans, refuses data loss and constraint
+    violations, applies, verifies, checks foreign keys and records the
+    version, all in one transaction.
 
     Args:
         target: A declarative Base, a MetaData, anything with ``.metadata``, or a list.
@@ -228,37 +281,24 @@ def sync(
     Raises:
         RebuilderError: Any refusal or failure; the database is unchanged.
     """
+    options = _options(exclude, version_table, renames, table_renames, timeout)
     if dry_run:
-        shown = plan(
-            target,
-            database,
-            renames=renames,
-            table_renames=table_renames,
-            exclude=exclude,
-            version_table=version_table,
-            timeout=timeout,
-        )
-        if shown.violations:
-            raise ConstraintViolated(shown.violations)
-        if shown.losses and not allow_data_loss:
-            raise DataLossRefused(shown.losses)
-        return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
-    options = _options(exclude, version_table, renames, table_renames)
+        return _dry_run(target, database, options, allow_data_loss)
     metadatas = metadata_of(target)
-    version = fingerprint(metadatas, exclude)
-    with (
-        _connection(database, write=True, timeout=timeout) as (conn, label),
-        write_transaction(conn, label, timeout),
-    ):
-        current = read_version(conn, version_table)
-        if current == version:
-            return SyncResult((), version, current)
-        prepared = _prepare(conn, metadatas, options)
-        if expect is not None and expect != prepared.planned.steps:
-            raise PlanChanged()
-        _apply(conn, prepared, options, allow_data_loss, progress)
-        steps = prepared.planned.steps
-        summary = "; ".join(str(s) for s in steps) or "recorded version"
-        write_version(conn, version_table, version, summary, len(steps))
+    version = fingerprint(metadatas, options.exclude)
+    with _connection(database, write=True, timeout=timeout) as (conn, label):
+        if read_version(conn, version_table) == version:
+            return SyncResult((), version, version)
+        with write_transaction(conn, label, timeout):
+            current = read_version(conn, version_table)
+            if current == version:
+                return SyncResult((), version, current)
+            prepared = _prepare(conn, metadatas, options)
+            if expect is not None and expect != prepared.planned.steps:
+                raise PlanChanged()
+            _apply(conn, prepared, options, allow_data_loss, progress)
+            steps = prepared.planned.steps
+            summary = "; ".join(str(s) for s in steps) or "recorded version"
+            write_version(conn, version_table, version, summary, len(steps))
     log.info("synced to version %s with %d step(s)", version, len(steps))
     return SyncResult(steps, version, current)

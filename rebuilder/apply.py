@@ -21,6 +21,7 @@ from rebuilder.steps import Step
 log = logging.getLogger("rebuilder")
 
 Progress = Callable[[Step, int, int], None]
+"""Called as ``progress(step, number, total)`` before each step."""
 
 
 def _scalar(value: object) -> object:

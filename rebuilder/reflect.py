@@ -9,7 +9,6 @@ sides of every comparison pass through this one reader.
 
 from __future__ import annotations
 
-import fnmatch
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,9 @@ from rebuilder.schema import (
     Schema,
     Table,
     Unique,
+    excluded,
     fold,
+    is_internal,
 )
 from rebuilder.sqltext import (
     TableDDL,
@@ -59,22 +60,6 @@ class Catalog:
 
     tables: tuple[TableRows, ...]
     dependents: tuple[Dependent, ...]
-
-
-def is_internal(name: str, version_table: str) -> bool:
-    """Whether a table belongs to SQLite or to a migration tool, never to the models."""
-    key = fold(name)
-    return (
-        key.startswith("sqlite_")
-        or "rebuilder" in key
-        or key == "alembic_version"
-        or key == fold(version_table)
-    )
-
-
-def excluded(name: str, patterns: Iterable[str]) -> bool:
-    """Whether a name matches one of the user's ``--exclude`` glob patterns."""
-    return any(fnmatch.fnmatchcase(fold(name), fold(p)) for p in patterns)
 
 
 def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rebuilder.changes import Change
 from rebuilder.errors import Loss, Violation
-from rebuilder.render import render_all
 from rebuilder.steps import Step
 
 
@@ -33,6 +32,8 @@ class Plan:
     @property
     def sql(self) -> list[str]:
         """The exact statements sync runs for these steps."""
+        from rebuilder.render import render_all
+
         return render_all(self.steps)
 
     @property

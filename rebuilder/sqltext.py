@@ -20,23 +20,9 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from rebuilder.schema import fold
+from rebuilder.schema import fold, literal, quote
 
 _DIALECT = SQLite()
-_COLUMN_CLAUSES = frozenset(
-    {"CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT"}
-    | {"COLLATE", "REFERENCES", "GENERATED", "AS"}
-)
-
-
-def quote(name: str) -> str:
-    """Quote an identifier for SQLite, doubling any embedded double quote."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """Quote a string literal for SQLite, doubling any embedded single quote."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def tokenize(sql: str) -> list[Token]:

@@ -17,8 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from rebuilder.reflect import excluded
-from rebuilder.sqltext import quote
+from rebuilder.schema import excluded, quote
 
 FORMAT = "rebuilder-fingerprint-1"
 HISTORY_TABLE = "rebuilder_history"
