@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rebuilder.changes import AddConstraint, Change, CreateTable
-from rebuilder.connect import check_file, connect, read_transaction, resolve, write_transaction
+from rebuilder.connect import (
+    check_file,
+    connect,
+    create_database,
+    read_transaction,
+    resolve,
+    write_transaction,
+)
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
 from rebuilder.load import metadata_of
 from rebuilder.results import Plan, SyncResult
@@ -74,18 +81,16 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         return
     assert target.path is not None
     exists = check_file(target.path)
+    if not exists and write:
+        create_database(target.path)
     if not exists and not write:
         conn = sqlite3.connect(":memory:", isolation_level=None)
     else:
         conn = connect(target.path, readonly=not write, timeout=timeout)
     try:
         yield conn, target.label
-    except BaseException:
+    finally:
         conn.close()
-        if not exists and target.path.exists() and target.path.stat().st_size == 0:
-            target.path.unlink()
-        raise
-    conn.close()
 
 
 @dataclass(frozen=True)
@@ -215,8 +220,10 @@ def _apply(
         raise ConstraintViolated(violations)
     if losses and not allow_data_loss:
         raise DataLossRefused(losses)
-    apply.execute(conn, planned.steps, progress)
+    needs = apply.space_needed(conn, planned.steps)
+    apply.execute(conn, planned.steps, progress, needs)
     apply.verify(conn, prepared.target, options.exclude, options.version_table)
+    apply.compile_dependents(conn)
     touched = _touched(planned.steps, prepared.target)
     found = apply.check_foreign_keys(conn, touched, _added_foreign_keys(planned.changes))
     if found:

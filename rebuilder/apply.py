@@ -10,13 +10,22 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 
-from rebuilder.errors import Loss, SyncFailed, VerificationFailed, Violation
+from rebuilder.errors import (
+    DependentBroken,
+    DiskFull,
+    Loss,
+    RebuilderError,
+    SyncFailed,
+    VerificationFailed,
+    Violation,
+)
 from rebuilder.guards import LOSS, Guard
 from rebuilder.reflect import reflect
 from rebuilder.render import TEMP_PREFIX, render
 from rebuilder.schema import ForeignKey, Schema, fold
+from rebuilder.space import ensure_room, rebuild_bytes
 from rebuilder.sqltext import quote
-from rebuilder.steps import Step
+from rebuilder.steps import RebuildStep, Step
 
 log = logging.getLogger("rebuilder")
 
@@ -54,7 +63,35 @@ def real_names(text: str) -> str:
     return text.replace(f"main.{TEMP_PREFIX}", "").replace(TEMP_PREFIX, "")
 
 
-def execute(conn: sqlite3.Connection, steps: Sequence[Step], progress: Progress | None = None) -> int:
+def space_needed(conn: sqlite3.Connection, steps: Sequence[Step]) -> dict[str, int]:
+    """Estimate the free bytes each rebuild needs, and refuse if the disk lacks them.
+
+    Raises:
+        DiskFull: If a rebuild cannot fit on the database's filesystem.
+    """
+    needs = {
+        step.new.name: rebuild_bytes(conn, step.old, step.indexes)
+        for step in steps
+        if isinstance(step, RebuildStep)
+    }
+    if needs:
+        ensure_room(conn, max(needs, key=needs.__getitem__), sum(needs.values()))
+    return needs
+
+
+def _failure(step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]) -> RebuilderError:
+    table = step.subject or "?"
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return DiskFull(table, needs.get(table, 0))
+    return SyncFailed(step.subject, real_names(str(exc)))
+
+
+def execute(
+    conn: sqlite3.Connection,
+    steps: Sequence[Step],
+    progress: Progress | None = None,
+    needs: dict[str, int] | None = None,
+) -> int:
     """Execute the steps' SQL in order.
 
     Returns:
@@ -62,6 +99,7 @@ def execute(conn: sqlite3.Connection, steps: Sequence[Step], progress: Progress 
 
     Raises:
         SyncFailed: If SQLite refuses a statement, with real table names.
+        DiskFull: If SQLite runs out of room.
     """
     count = 0
     for number, step in enumerate(steps, 1):
@@ -73,7 +111,7 @@ def execute(conn: sqlite3.Connection, steps: Sequence[Step], progress: Progress 
             try:
                 conn.execute(sql)
             except sqlite3.DatabaseError as exc:
-                raise SyncFailed(step.subject, real_names(str(exc))) from exc
+                raise _failure(step, exc, needs or {}) from exc
             count += 1
     return count
 
@@ -126,3 +164,34 @@ def check_foreign_keys(
         )
         for (t, what), rows in found.items()
     ]
+
+
+def _trigger_probes(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Statements whose EXPLAIN compiles every trigger on ``table`` without running it."""
+    cols = [r[1] for r in conn.execute(f"PRAGMA main.table_xinfo({quote(table)})") if r[6] in (0, 1)]
+    target = f"main.{quote(table)}"
+    sets = ", ".join(f"{quote(c)} = {quote(c)}" for c in cols)
+    probes = [f"EXPLAIN INSERT INTO {target} DEFAULT VALUES", f"EXPLAIN DELETE FROM {target} WHERE 0"]
+    if sets:
+        probes.append(f"EXPLAIN UPDATE {target} SET {sets} WHERE 0")
+    return probes
+
+
+def compile_dependents(conn: sqlite3.Connection) -> None:
+    """Compile every view and trigger, so one broken by the sync is caught before COMMIT.
+
+    Raises:
+        DependentBroken: Naming the view or trigger and what it refers to that is gone.
+    """
+    rows = conn.execute(
+        "SELECT type, name, tbl_name FROM main.sqlite_schema WHERE type IN ('view', 'trigger') ORDER BY name"
+    ).fetchall()
+    for kind, name, table in rows:
+        probes = (
+            [f"SELECT * FROM main.{quote(name)} LIMIT 0"] if kind == "view" else _trigger_probes(conn, table)
+        )
+        for probe in probes:
+            try:
+                conn.execute(probe).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise DependentBroken(kind, name, real_names(str(exc))) from exc

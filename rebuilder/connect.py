@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -94,9 +95,30 @@ def check_file(path: Path) -> bool:
     return True
 
 
+def create_database(path: Path) -> None:
+    """Create an empty SQLite database at ``path``, atomically.
+
+    The file is made under a private name, given a valid header, and linked
+    into place, so another process never sees a half-made, zero-byte file.
+    If another process created ``path`` first, its file is kept.
+    """
+    tmp = path.with_name(f".{path.name}.rebuilder-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        conn.execute("VACUUM")
+        conn.close()
+        with suppress(FileExistsError):
+            os.link(tmp, path)
+    except OSError as exc:
+        raise NotADatabase(str(path), f"it cannot be created ({exc.strerror or exc})") from exc
+    finally:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+
+
 def connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:
     """Open a dedicated autocommit connection to ``path``."""
-    mode = "ro" if readonly else "rwc"
+    mode = "ro" if readonly else "rw"
     uri = f"file:{url_quote(str(path.absolute()))}?mode={mode}"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=False)

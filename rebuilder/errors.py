@@ -235,3 +235,46 @@ class RenameNotFound(RebuilderError):
         self.rename = rename
         self.reason = reason
         super().__init__(f"cannot apply rename {rename!r}: {reason}; nothing was changed")
+
+
+class DependentBroken(RebuilderError):
+    """A view or trigger would stop working after the sync.
+
+    Attributes:
+        kind: ``"view"`` or ``"trigger"``.
+        name: Its name.
+        detail: SQLite's complaint, e.g. ``no such column: gone``.
+    """
+
+    def __init__(self, kind: str, name: str, detail: str) -> None:
+        self.kind = kind
+        self.name = name
+        self.detail = detail
+        super().__init__(
+            f"the sync would break {kind} {name!r} ({detail}); nothing was changed, "
+            f"change or drop the {kind} first"
+        )
+
+
+class DiskFull(RebuilderError):
+    """There is, or was, not enough room to rebuild a table.
+
+    Attributes:
+        table: The table being rebuilt.
+        needed: Estimated bytes the rebuild needs.
+        free: Free bytes found beforehand, or None when SQLite ran out mid-way.
+    """
+
+    def __init__(self, table: str, needed: int, free: int | None = None) -> None:
+        self.table = table
+        self.needed = needed
+        self.free = free
+        mb = max(1, -(-needed // 1_000_000))
+        if free is None:
+            text = f"disk full while rebuilding table {table!r}: needs about {mb} MB free"
+        else:
+            text = (
+                f"not enough disk space to rebuild table {table!r}: needs about {mb} MB, "
+                f"{free // 1_000_000} MB free"
+            )
+        super().__init__(f"{text}; nothing was changed, free some space and try again")
