@@ -30,13 +30,13 @@ from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
 from rebuilder.load import metadata_of
 from rebuilder.results import Plan, SyncResult
 from rebuilder.schema import ForeignKey, Schema, fold
-from rebuilder.steps import AddColumnStep, CreateTableStep, DropColumnStep, RebuildStep, Step
+from rebuilder.steps import AddColumnStep, CreateTableStep, DropColumnStep, EditSchemaStep, RebuildStep, Step
 from rebuilder.version import fingerprint, read_version, write_version
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
-    from rebuilder.plan import Planned
+    from rebuilder.planner import Planned
 
 log = logging.getLogger("rebuilder")
 
@@ -110,7 +110,7 @@ def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
 def _prepare(conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options: Options) -> _Prepared:
     from rebuilder.capabilities import Capabilities
     from rebuilder.diff import resolve_renames
-    from rebuilder.plan import make_plan
+    from rebuilder.planner import make_plan
     from rebuilder.reflect import reflect
 
     target = _declare(metadatas, options)
@@ -189,7 +189,7 @@ def check(
 
 
 def _touched(steps: Iterable[Step], schema: Schema) -> set[str]:
-    kinds = (RebuildStep, CreateTableStep, AddColumnStep, DropColumnStep)
+    kinds = (RebuildStep, EditSchemaStep, CreateTableStep, AddColumnStep, DropColumnStep)
     names = {fold(step.subject or "") for step in steps if isinstance(step, kinds)}
     children = {t.name for t in schema.tables for fk in t.foreign_keys if fk.ref_table in names}
     return {t.name for t in schema.tables if t.key in names} | children

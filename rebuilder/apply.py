@@ -25,7 +25,7 @@ from rebuilder.render import TEMP_PREFIX, render
 from rebuilder.schema import ForeignKey, Schema, fold
 from rebuilder.space import ensure_room, rebuild_bytes
 from rebuilder.sqltext import quote
-from rebuilder.steps import RebuildStep, Step
+from rebuilder.steps import EditSchemaStep, RebuildStep, Step
 
 log = logging.getLogger("rebuilder")
 
@@ -106,14 +106,37 @@ def execute(
         if progress is not None:
             progress(step, number, len(steps))
         log.info("step %d/%d: %s", number, len(steps), step)
-        for sql in render(step):
-            log.debug("sql: %s", sql)
-            try:
-                conn.execute(sql)
-            except sqlite3.DatabaseError as exc:
-                raise _failure(step, exc, needs or {}) from exc
-            count += 1
+        if isinstance(step, EditSchemaStep):
+            count += _edit_schema(conn, step, needs or {})
+            continue
+        count += _run(conn, step, needs or {})
     return count
+
+
+def _run(conn: sqlite3.Connection, step: Step, needs: dict[str, int]) -> int:
+    statements = render(step)
+    for sql in statements:
+        log.debug("sql: %s", sql)
+        try:
+            conn.execute(sql)
+        except sqlite3.DatabaseError as exc:
+            raise _failure(step, exc, needs) from exc
+    return len(statements)
+
+
+def _edit_schema(conn: sqlite3.Connection, step: EditSchemaStep, needs: dict[str, int]) -> int:
+    """Edit the table's SQL in place and bump the schema cookie, or rebuild if forbidden."""
+    cookie = int(conn.execute("PRAGMA main.schema_version").fetchone()[0])
+    try:
+        count = _run(conn, step, needs)
+    except SyncFailed as exc:
+        if "may not be modified" not in exc.detail:
+            raise
+        conn.execute("PRAGMA writable_schema = OFF")
+        log.info("schema edits are forbidden on this connection; rebuilding %s instead", step.subject)
+        return _run(conn, step.fallback, needs)
+    conn.execute(f"PRAGMA main.schema_version = {cookie + 1}")
+    return count + 1
 
 
 def verify(conn: sqlite3.Connection, target: Schema, exclude: Iterable[str], version_table: str) -> None:

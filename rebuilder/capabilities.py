@@ -16,15 +16,20 @@ class Capabilities:
 
     Attributes:
         version: The SQLite version as a tuple, e.g. ``(3, 40, 1)``.
+        writable_schema: Whether ``sqlite_schema`` may be edited (not in defensive mode).
     """
 
     version: tuple[int, ...]
+    writable_schema: bool = True
 
     @classmethod
     def of(cls, conn: sqlite3.Connection) -> Capabilities:
-        """Build the record from a connection's ``sqlite_version()``."""
+        """Build the record from a connection's ``sqlite_version()`` and its defensive flag."""
         text = conn.execute("SELECT sqlite_version()").fetchone()[0]
-        return cls(tuple(int(part) for part in text.split(".")))
+        defensive = False
+        if hasattr(conn, "getconfig"):  # Python 3.12+
+            defensive = bool(conn.getconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE))
+        return cls(tuple(int(part) for part in text.split(".")), writable_schema=not defensive)
 
     @property
     def rename_column(self) -> bool:

@@ -2,7 +2,7 @@
 
 Each record carries both sides of what differs, so that the planner and the
 messages need nothing else. `rebuilder.diff` produces them; `check` returns
-them; `rebuilder.plan` turns them into steps.
+them; `rebuilder.planner` turns them into steps.
 """
 
 from __future__ import annotations

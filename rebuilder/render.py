@@ -21,6 +21,7 @@ from rebuilder.steps import (
     DropColumnStep,
     DropIndexStep,
     DropTableStep,
+    EditSchemaStep,
     RebuildStep,
     RenameColumnStep,
     RenameTableStep,
@@ -135,6 +136,18 @@ def _(step: RebuildStep) -> list[str]:
         "PRAGMA legacy_alter_table = OFF",
         *(qualify_index(index.sql) for index in step.indexes),
         *step.triggers,
+    ]
+
+
+@render.register
+def _(step: EditSchemaStep) -> list[str]:
+    # The schema cookie is bumped by apply (it needs the live value), which
+    # makes every connection, this one included, reload the schema.
+    return [
+        "PRAGMA writable_schema = ON",
+        f"UPDATE main.sqlite_schema SET sql = {literal(step.new.sql)} "
+        f"WHERE type = 'table' AND name = {literal(step.old.name)}",
+        "PRAGMA writable_schema = OFF",
     ]
 
 

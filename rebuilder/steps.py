@@ -1,7 +1,7 @@
 """Steps: what a sync will do, in order. Plain immutable data.
 
 A step says *how* a change is applied: a native ``ALTER TABLE`` or a rebuild.
-`rebuilder.plan` makes them and `rebuilder.render` turns each into SQL.
+`rebuilder.planner` makes them and `rebuilder.render` turns each into SQL.
 """
 
 from __future__ import annotations
@@ -177,6 +177,35 @@ class RebuildStep(Step):
 
     def __str__(self) -> str:
         return f"rebuild table {self.new.name}: {'; '.join(self.reasons)}"
+
+
+@dataclass(frozen=True)
+class EditSchemaStep(Step):
+    """Change a table's definition in place, with no copy: SQLite's simpler procedure.
+
+    Used when no stored byte changes (lang_altertable.html §7): constraints
+    removed, defaults changed, a declared type changed within its affinity,
+    or constraints added that a validating scan proved the rows obey.
+
+    Attributes:
+        old: The table as it is.
+        new: The table as the models declare it.
+        reasons: The changes, for the plan.
+        fallback: The rebuild to run instead if the connection forbids
+            schema edits (SQLite's defensive mode).
+    """
+
+    old: Table
+    new: Table
+    reasons: tuple[str, ...]
+    fallback: RebuildStep
+
+    @property
+    def subject(self) -> str | None:  # noqa: D102
+        return self.new.name
+
+    def __str__(self) -> str:
+        return f"edit table {self.new.name} in place: {'; '.join(self.reasons)}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Meta
 from rebuilder.capabilities import Capabilities
 from rebuilder.declare import declare
 from rebuilder.diff import Renames, resolve_renames
-from rebuilder.plan import make_plan
+from rebuilder.planner import make_plan
 from rebuilder.render import render_all
 from rebuilder.schema import Schema
 from rebuilder.steps import AddColumnStep, DropColumnStep, RebuildStep, RenameColumnStep
@@ -192,3 +192,16 @@ def test_bad_renames_are_refused() -> None:
     with pytest.raises(RenameNotFound):
         resolve_renames(live, target, (), ["nope=t"])
     assert resolve_renames(live, target) == Renames()
+
+
+def test_package_functions_are_not_shadowed_by_submodules(tmp_path) -> None:
+    import rebuilder
+
+    rebuilder.sync(lambda_md(), tmp_path / "x.db")
+    assert callable(rebuilder.plan) and callable(rebuilder.sync) and callable(rebuilder.check)
+
+
+def lambda_md() -> MetaData:
+    md = MetaData()
+    base(md)
+    return md

@@ -9,7 +9,7 @@ carrying all of its changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rebuilder import guards
 from rebuilder.capabilities import Capabilities
@@ -22,6 +22,7 @@ from rebuilder.changes import (
     CreateIndex,
     CreateTable,
     DropColumn,
+    DropConstraint,
     DropIndex,
     DropTable,
     RenameColumn,
@@ -38,6 +39,7 @@ from rebuilder.steps import (
     DropColumnStep,
     DropIndexStep,
     DropTableStep,
+    EditSchemaStep,
     Fill,
     RebuildStep,
     RenameColumnStep,
@@ -116,6 +118,42 @@ def _natives(
     return steps
 
 
+def _same_storage(old: Column, new: Column, in_key: bool, strict: bool) -> bool:
+    """Whether a column change leaves every stored byte as it is."""
+    if (old.collate, old.generated, old.stored) != (new.collate, new.generated, new.stored):
+        return False
+    if old.type != new.type and (in_key or strict or affinity(old.type) != affinity(new.type)):
+        return False
+    filled = new.notnull and not old.notnull and new.default is not None
+    return not filled
+
+
+def can_edit_in_place(old: Table, new: Table, changes: Sequence[Change]) -> bool:
+    """Whether editing the table's SQL in ``sqlite_schema`` does exactly the change.
+
+    True when the columns, their order, the keys, UNIQUE constraints and table
+    options stay as they are, and every column change keeps the stored bytes:
+    constraints and defaults only, or a declared type within its affinity.
+    Added NOT NULL, CHECK and FOREIGN KEY constraints are proved by guards.
+    """
+    same_shape = (
+        old.name == new.name
+        and [c.key for c in old.columns] == [c.key for c in new.columns]
+        and (old.primary_key, old.autoincrement, old.strict, old.without_rowid, old.uniques)
+        == (new.primary_key, new.autoincrement, new.strict, new.without_rowid, new.uniques)
+    )
+    if not same_shape:
+        return False
+    for change in changes:
+        if isinstance(change, AlterColumn):
+            in_key = change.new.key in new.primary_key
+            if not _same_storage(change.old, change.new, in_key, new.strict):
+                return False
+        elif not isinstance(change, (AddConstraint, DropConstraint)):
+            return False
+    return True
+
+
 def _fills(old: Table, new: Table) -> tuple[Fill, ...]:
     fills = []
     for col in new.columns:
@@ -144,7 +182,13 @@ def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema, 
 
 
 def _table_guards(
-    old: Table, new: Table, changes: Sequence[Change], origins: _Origins, rebuilt: bool
+    old: Table,
+    new: Table,
+    changes: Sequence[Change],
+    origins: _Origins,
+    rebuilt: bool,
+    *,
+    strict: bool = False,
 ) -> list[Guard]:
     live = origins.table(new.name)
     cols = origins.columns(new.name)
@@ -164,7 +208,8 @@ def _table_guards(
             found.extend(_alter_guards(change, new.name, live, origins, key))
         elif isinstance(change, AddConstraint) and rebuilt:
             found.extend(_constraint_guards(change.constraint, new, live, cols, key))
-    return found
+    # Editing in place validates nothing itself: the guards are the proof.
+    return [replace(g, optional=False) for g in found] if strict else found
 
 
 def _alter_guards(change: AlterColumn, table: str, live: str, origins: _Origins, key: str) -> list[Guard]:
@@ -225,16 +270,22 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     found_guards: list[Guard] = []
     table_steps: list[Step] = []
     rebuilt: set[str] = set()
+    edited: set[str] = set()
     for key, table_changes in sorted(by_table.items()):
         old, new = middle.table(key), target.table(key)
         assert old is not None and new is not None
         natives = _natives(old, new, table_changes, middle, caps)
-        if natives is None:
+        in_place = natives is None and caps.writable_schema and can_edit_in_place(old, new, table_changes)
+        rebuild = _rebuild(old, new, table_changes, target, middle)
+        if in_place:
+            edited.add(key)
+            table_steps.append(EditSchemaStep(old, new, rebuild.reasons, rebuild))
+        elif natives is None:
             rebuilt.add(key)
-            table_steps.append(_rebuild(old, new, table_changes, target, middle))
+            table_steps.append(rebuild)
         else:
             table_steps.extend(natives)
-        found_guards += _table_guards(old, new, table_changes, origins, natives is None)
+        found_guards += _table_guards(old, new, table_changes, origins, natives is None, strict=in_place)
     dropped = {c.table.key for c in changes if isinstance(c, DropTable)}
     for change in changes:
         if isinstance(change, DropIndex) and change.index.table not in rebuilt | dropped:
@@ -251,23 +302,20 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
             steps.append(step)
             if change.index.table in {t.key for t in middle.tables}:
                 found_guards += _index_guards(step, origins, middle)
-    found_guards += _fk_guards(changes, middle, origins, rebuilt)
+    found_guards += _fk_guards(changes, middle, origins, edited)
     all_changes = (*renames.tables, *renames.columns, *changes)
     return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found_guards))
 
 
-def _fk_guards(
-    changes: Sequence[Change], middle: Schema, origins: _Origins, rebuilt: set[str]
-) -> list[Guard]:
+def _fk_guards(changes: Sequence[Change], middle: Schema, origins: _Origins, edited: set[str]) -> list[Guard]:
     found = []
     new_tables = {c.table.key for c in changes if isinstance(c, CreateTable)}
     for change in changes:
         if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
             table = middle.table(change.table)
             if table is not None:
-                found.append(
-                    _orphans(change.constraint, table, origins, change.constraint.ref_table in new_tables)
-                )
+                guard = _orphans(change.constraint, table, origins, change.constraint.ref_table in new_tables)
+                found.append(replace(guard, optional=table.key not in edited))
     return found
 
 
