@@ -42,6 +42,7 @@ log = logging.getLogger("rebuilder")
 
 Renaming = Mapping[str, str] | Iterable[str] | None
 Progress = Callable[[Step, int, int], None]
+RowProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -205,12 +206,18 @@ def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
     return found
 
 
+@dataclass(frozen=True)
+class _Reporters:
+    steps: Progress | None = None
+    rows: RowProgress | None = None
+
+
 def _apply(
     conn: sqlite3.Connection,
     prepared: _Prepared,
     options: Options,
     allow_data_loss: bool,
-    progress: Progress | None,
+    report: _Reporters,
 ) -> None:
     from rebuilder import apply
 
@@ -221,7 +228,7 @@ def _apply(
     if losses and not allow_data_loss:
         raise DataLossRefused(losses)
     needs = apply.space_needed(conn, planned.steps)
-    apply.execute(conn, planned.steps, progress, needs)
+    apply.execute(conn, planned.steps, report.steps, needs, report.rows)
     apply.verify(conn, prepared.target, options.exclude, options.version_table)
     apply.compile_dependents(conn)
     touched = _touched(planned.steps, prepared.target)
@@ -259,6 +266,7 @@ def sync(
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
     progress: Progress | None = None,
+    row_progress: RowProgress | None = None,
     expect: tuple[Step, ...] | None = None,
 ) -> SyncResult:
     """Make the database match the models, in one transaction.
@@ -280,6 +288,9 @@ def sync(
         version_table: The version table's name.
         timeout: Seconds to wait for another writer's lock.
         progress: Called as ``progress(step, number, total)`` before each step.
+        row_progress: Called as ``row_progress(table, copied, total)`` while a
+            table of more than 100,000 rows is copied (the copy then runs in
+            rowid ranges inside the same transaction).
         expect: Steps the caller confirmed; refuse if the plan differs.
 
     Returns:
@@ -303,7 +314,7 @@ def sync(
             prepared = _prepare(conn, metadatas, options)
             if expect is not None and expect != prepared.planned.steps:
                 raise PlanChanged()
-            _apply(conn, prepared, options, allow_data_loss, progress)
+            _apply(conn, prepared, options, allow_data_loss, _Reporters(progress, row_progress))
             steps = prepared.planned.steps
             summary = "; ".join(str(s) for s in steps) or "recorded version"
             write_version(conn, version_table, version, summary, len(steps))

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from rebuilder.errors import (
     DependentBroken,
     DiskFull,
     Loss,
-    RebuilderError,
     SyncFailed,
     VerificationFailed,
     Violation,
 )
 from rebuilder.guards import LOSS, Guard
 from rebuilder.reflect import reflect
-from rebuilder.render import TEMP_PREFIX, render
+from rebuilder.render import TEMP_PREFIX, copy_sql, render, rowid_name
 from rebuilder.schema import ForeignKey, Schema, fold
 from rebuilder.space import ensure_room, rebuild_bytes
 from rebuilder.sqltext import quote
@@ -31,6 +31,12 @@ log = logging.getLogger("rebuilder")
 
 Progress = Callable[[Step, int, int], None]
 """Called as ``progress(step, number, total)`` before each step."""
+
+RowProgress = Callable[[str, int, int], None]
+"""Called as ``rows(table, copied, total)`` while a large table is copied."""
+
+CHUNK_ROWS = 100_000
+"""Copies of more rows than this run in rowid ranges when row progress is wanted."""
 
 
 def _scalar(value: object) -> object:
@@ -79,11 +85,27 @@ def space_needed(conn: sqlite3.Connection, steps: Sequence[Step]) -> dict[str, i
     return needs
 
 
-def _failure(step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]) -> RebuilderError:
+def _failure(step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]) -> BaseException:
     table = step.subject or "?"
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+        return KeyboardInterrupt()
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         return DiskFull(table, needs.get(table, 0))
     return SyncFailed(step.subject, real_names(str(exc)))
+
+
+@contextmanager
+def interruptible(conn: sqlite3.Connection) -> Iterator[None]:
+    """Let Ctrl-C stop a long statement: SQLite checks in with Python every 100k VM steps.
+
+    A SIGINT then aborts the statement with SQLITE_INTERRUPT, which `execute`
+    turns back into KeyboardInterrupt, and the transaction rolls back.
+    """
+    conn.set_progress_handler(lambda: 0, 100_000)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def execute(
@@ -91,6 +113,7 @@ def execute(
     steps: Sequence[Step],
     progress: Progress | None = None,
     needs: dict[str, int] | None = None,
+    rows: RowProgress | None = None,
 ) -> int:
     """Execute the steps' SQL in order.
 
@@ -100,28 +123,62 @@ def execute(
     Raises:
         SyncFailed: If SQLite refuses a statement, with real table names.
         DiskFull: If SQLite runs out of room.
+        KeyboardInterrupt: If interrupted; the caller rolls back.
     """
     count = 0
-    for number, step in enumerate(steps, 1):
-        if progress is not None:
-            progress(step, number, len(steps))
-        log.info("step %d/%d: %s", number, len(steps), step)
-        if isinstance(step, EditSchemaStep):
-            count += _edit_schema(conn, step, needs or {})
-            continue
-        count += _run(conn, step, needs or {})
+    with interruptible(conn):
+        for number, step in enumerate(steps, 1):
+            if progress is not None:
+                progress(step, number, len(steps))
+            log.info("step %d/%d: %s", number, len(steps), step)
+            if isinstance(step, EditSchemaStep):
+                count += _edit_schema(conn, step, needs or {})
+            else:
+                count += _run(conn, step, needs or {}, rows)
     return count
 
 
-def _run(conn: sqlite3.Connection, step: Step, needs: dict[str, int]) -> int:
+def _statement(conn: sqlite3.Connection, step: Step, sql: str, needs: dict[str, int]) -> None:
+    log.debug("sql: %s", sql)
+    try:
+        conn.execute(sql)
+    except sqlite3.DatabaseError as exc:
+        raise _failure(step, exc, needs) from exc
+
+
+def _run(conn: sqlite3.Connection, step: Step, needs: dict[str, int], rows: RowProgress | None = None) -> int:
     statements = render(step)
+    chunked = rows is not None and isinstance(step, RebuildStep) and not step.old.without_rowid
+    copy = copy_sql(step) if chunked else None  # type: ignore[arg-type]
     for sql in statements:
-        log.debug("sql: %s", sql)
+        if sql == copy:
+            _copy_in_chunks(conn, step, needs, rows)  # type: ignore[arg-type]
+        else:
+            _statement(conn, step, sql, needs)
+    return len(statements)
+
+
+def _copy_in_chunks(
+    conn: sqlite3.Connection, step: RebuildStep, needs: dict[str, int], rows: RowProgress
+) -> None:
+    """Copy a rowid table in rowid ranges, reporting rows copied, inside the same transaction."""
+    source = f"main.{quote(step.old.name)}"
+    rowid = rowid_name(step.old)
+    total = int(conn.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
+    if total <= CHUNK_ROWS:
+        _statement(conn, step, copy_sql(step), needs)
+        rows(step.new.name, total, total)
+        return
+    low, high = conn.execute(f"SELECT min({rowid}), max({rowid}) FROM {source}").fetchone()
+    width = max(CHUNK_ROWS, (high - low) // 200 + 1)
+    ranged, done = copy_sql(step, ranged=True), 0
+    for start in range(low, high + 1, width):
+        log.debug("sql: %s [%d, %d)", ranged, start, start + width)
         try:
-            conn.execute(sql)
+            done += conn.execute(ranged, (start, start + width)).rowcount
         except sqlite3.DatabaseError as exc:
             raise _failure(step, exc, needs) from exc
-    return len(statements)
+        rows(step.new.name, done, total)
 
 
 def _edit_schema(conn: sqlite3.Connection, step: EditSchemaStep, needs: dict[str, int]) -> int:

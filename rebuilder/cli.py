@@ -14,6 +14,14 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from rebuilder import api
 from rebuilder.connect import check_file, connect, resolve
@@ -77,6 +85,64 @@ def _print_plan(shown: Plan) -> None:
         out.print(f"  [red]refused:[/] {violation}")
 
 
+class CopyProgress:
+    """A rich progress bar per large table copy: rows copied, rows/s, time left."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = Progress(
+            TextColumn("copying {task.fields[table]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} rows/s"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> CopyProgress:
+        if self.enabled:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+    def update(self, table: str, copied: int, total: int) -> None:
+        """Report ``copied`` of ``total`` rows of ``table``."""
+        if not self.enabled:
+            return
+        if table not in self.tasks:
+            self.tasks[table] = self.bar.add_task("copy", total=total, table=table, rate="-")
+        task = self.tasks[table]
+        speed = self.bar.tasks[task].speed
+        self.bar.update(task, completed=copied, rate=f"{speed:,.0f}" if speed else "-")
+
+
+def _file_size(database: str) -> int | None:
+    target = resolve(database)
+    if target.path is None or not target.path.exists():
+        return None
+    return target.path.stat().st_size
+
+
+def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
+    target = resolve(database)
+    if target.path is None:
+        return
+    if vacuum:
+        conn = connect(target.path, readonly=False, timeout=30.0)
+        conn.execute("VACUUM")
+        conn.close()
+    after = target.path.stat().st_size
+    grown = after - (before or 0)
+    if before is not None and grown > 1_000_000:
+        hint = "" if vacuum else "; run again with --vacuum, or VACUUM, to give it back"
+        out.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
+
+
 @app.command()
 def sync(
     models: Models,
@@ -100,6 +166,12 @@ def sync(
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No progress bar (there is none when not at a terminal).")
+    ] = False,
+    vacuum: Annotated[
+        bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Apply the models to the database in one transaction."""
@@ -124,11 +196,15 @@ def sync(
                 if not typer.confirm("These steps destroy data. Apply them?", default=False):
                     raise DataLossRefused(shown.losses)
                 allow, expect = True, shown.steps
-        result = api.sync(metadatas, database, allow_data_loss=allow, expect=expect, **kwargs)
-        if result.steps:
-            for step in result.steps:
-                out.print(f"[green]applied[/] {step}")
+        size = _file_size(database)
+        with CopyProgress(enabled=err.is_terminal and not no_progress) as bar:
+            result = api.sync(
+                metadatas, database, allow_data_loss=allow, expect=expect, row_progress=bar.update, **kwargs
+            )
+        for step in result.steps:
+            out.print(f"[green]applied[/] {step}")
         out.print(str(result))
+        _report_growth(database, size, vacuum and result.changed)
 
     _run(debug, action)
 

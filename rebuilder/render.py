@@ -99,15 +99,25 @@ def rowid_name(table: Table) -> str:
     return next((n for n in ("rowid", "_rowid_", "oid") if n not in taken), "rowid")
 
 
-def _copy(step: RebuildStep, tmp: str) -> str:
+def copy_sql(step: RebuildStep, ranged: bool = False) -> str:
+    """The INSERT ... SELECT that fills the new table from the old one.
+
+    Args:
+        step: The rebuild.
+        ranged: Add ``WHERE rowid >= ? AND rowid < ?`` so the copy can run in
+            chunks, inside the same transaction, to report progress.
+    """
+    tmp = temp_name(step.new.name)
     targets = [quote(f.column) for f in step.fills]
     sources = [f.expr for f in step.fills]
     if step.copy_rowid:
         targets.insert(0, rowid_name(step.new))
         sources.insert(0, rowid_name(step.old))
-    return (
-        f"INSERT INTO {_q(tmp)} ({', '.join(targets)}) SELECT {', '.join(sources)} FROM {_q(step.old.name)}"
-    )
+    sql = f"INSERT INTO {_q(tmp)} ({', '.join(targets)}) SELECT {', '.join(sources)} FROM {_q(step.old.name)}"
+    if ranged:
+        rowid = rowid_name(step.old)
+        sql += f" WHERE {rowid} >= ? AND {rowid} < ?"
+    return sql
 
 
 def _sequence(step: RebuildStep, tmp: str) -> list[str]:
@@ -128,7 +138,7 @@ def _(step: RebuildStep) -> list[str]:
     tmp = temp_name(step.new.name)
     return [
         rename_table_in_ddl(step.new.sql, tmp),
-        _copy(step, tmp),
+        copy_sql(step),
         *_sequence(step, tmp),
         f"DROP TABLE {_q(step.old.name)}",
         "PRAGMA legacy_alter_table = ON",
