@@ -24,6 +24,7 @@ from rebuilder.connect import (
     create_database,
     read_transaction,
     resolve,
+    unreadable,
     write_transaction,
 )
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
@@ -90,6 +91,8 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         conn = connect(target.path, readonly=not write, timeout=timeout)
     try:
         yield conn, target.label
+    except sqlite3.DatabaseError as exc:
+        raise unreadable(target.label, exc) from exc
     finally:
         conn.close()
 

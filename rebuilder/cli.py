@@ -22,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from rebuilder import api
 from rebuilder.connect import check_file, connect, resolve
@@ -65,7 +66,7 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
     except RebuilderError as exc:
         if debug:
             err.print_exception()
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]interrupted:[/] the sync was rolled back and nothing was changed")
@@ -74,15 +75,15 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
 
 def _print_plan(shown: Plan) -> None:
     if not shown.steps:
-        out.print(str(shown))
+        out.print(str(shown), markup=False)
         return
     for step in shown.steps:
-        mark, style = ("!", "bold red") if step.destructive else ("-", "green")
-        out.print(f"[{style}]{mark}[/] {step}")
+        mark, style = ("! ", "bold red") if step.destructive else ("- ", "green")
+        out.print(Text.assemble((mark, style), str(step)))
     for loss in shown.losses:
-        out.print(f"  [red]data loss:[/] {loss}")
+        out.print(Text.assemble(("  data loss: ", "red"), str(loss)))
     for violation in shown.violations:
-        out.print(f"  [red]refused:[/] {violation}")
+        out.print(Text.assemble(("  refused: ", "red"), str(violation)))
 
 
 class CopyProgress:
@@ -202,8 +203,8 @@ def sync(
                 metadatas, database, allow_data_loss=allow, expect=expect, row_progress=bar.update, **kwargs
             )
         for step in result.steps:
-            out.print(f"[green]applied[/] {step}")
-        out.print(str(result))
+            out.print(Text.assemble(("applied ", "green"), str(step)))
+        out.print(str(result), markup=False)
         _report_growth(database, size, vacuum and result.changed)
 
     _run(debug, action)

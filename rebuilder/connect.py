@@ -57,6 +57,9 @@ def resolve(database: object) -> Target:
             raise RebuilderError(f"engine {url!r} is not a SQLite file database; pass a file path")
         return Target(label=url.database, path=Path(url.database))
     text = os.fspath(database)  # type: ignore[call-overload]
+    scheme = text.split("://", 1)[0] if "://" in text else ""
+    if scheme and not scheme.startswith("sqlite"):
+        raise RebuilderError(f"{text} is not a SQLite URL; rebuilder works on SQLite files only")
     if text.startswith("sqlite:"):
         rest = text.split(":///", 1)[1] if ":///" in text else ""
         rest = rest.split("?", 1)[0]
@@ -114,6 +117,16 @@ def create_database(path: Path) -> None:
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def unreadable(label: str, exc: sqlite3.DatabaseError) -> RebuilderError:
+    """Turn an SQLite error that escaped the pipeline into one clear sentence."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return NotADatabase(label, f"SQLite cannot read it: {text}")
+    if "readonly" in text or "read-only" in text:
+        return RebuilderError(f"database {label} is read-only ({text}); nothing was changed")
+    return RebuilderError(f"SQLite failed on {label}: {text}; nothing was changed")
 
 
 def connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:

@@ -137,9 +137,19 @@ def not_null(table: str, old_table: str, column: str, key: str, new: bool) -> Gu
     )
 
 
-def unique(table: str, old_table: str, columns: tuple[str, ...], what: str) -> Guard:
-    """UNIQUE over duplicate values (NULLs are distinct, as in SQLite)."""
-    cols = ", ".join(quote(c) for c in columns)
+def unique(
+    table: str, old_table: str, columns: tuple[str, ...], what: str, collations: tuple[str | None, ...] = ()
+) -> Guard:
+    """UNIQUE over duplicate values (NULLs are distinct, as in SQLite).
+
+    Values are grouped under the collation each column will have, so that
+    ``'A'`` and ``'a'`` count as duplicates under a new NOCASE.
+    """
+    keys = [
+        quote(c) + (f" COLLATE {coll}" if coll else "")
+        for c, coll in zip(columns, collations or (None,) * len(columns), strict=True)
+    ]
+    cols = ", ".join(keys)
     notnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
     dupes = (
         f"(SELECT {cols} FROM main.{quote(old_table)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"

@@ -30,7 +30,7 @@ from rebuilder.changes import (
 )
 from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.guards import Guard
-from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, Unique, fold
+from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, fold
 from rebuilder.sqltext import affinity, mentions, quote, rename_columns
 from rebuilder.steps import (
     AddColumnStep,
@@ -208,6 +208,8 @@ def _table_guards(
             found.extend(_alter_guards(change, new.name, live, origins, key))
         elif isinstance(change, AddConstraint) and rebuilt:
             found.extend(_constraint_guards(change.constraint, new, live, cols, key))
+    if rebuilt:
+        found.extend(_unique_guards(old, new, live, cols))
     # Editing in place validates nothing itself: the guards are the proof.
     return [replace(g, optional=False) for g in found] if strict else found
 
@@ -226,13 +228,27 @@ def _constraint_guards(
     constraint: object, new: Table, live: str, cols: dict[str, str], key: str
 ) -> list[Guard]:
     back = dict(cols)
-    if isinstance(constraint, Unique):
-        names = tuple(back.get(c, c) for c in constraint.columns)
-        return [guards.unique(new.name, live, names, constraint.describe())]
     if isinstance(constraint, Check):
         expr = rename_columns(constraint.expr, back) if back else constraint.expr
         return [guards.check(new.name, live, expr, key, constraint.describe())]
     return []
+
+
+def _unique_guards(old: Table, new: Table, live: str, cols: dict[str, str]) -> list[Guard]:
+    """Guard every UNIQUE that is new, or whose columns change collation, on a rebuilt table."""
+    found = []
+    for unique in new.uniques:
+        collations = tuple(_collation(new, c) for c in unique.columns)
+        if unique in old.uniques and collations == tuple(_collation(old, c) for c in unique.columns):
+            continue
+        names = tuple(cols.get(c, c) for c in unique.columns)
+        found.append(guards.unique(new.name, live, names, unique.describe(), collations))
+    return found
+
+
+def _collation(table: Table, column: str) -> str | None:
+    found = table.column(column)
+    return found.collate if found is not None else None
 
 
 def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> list[Guard]:
@@ -243,7 +259,9 @@ def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> l
     if table is None:
         return []
     names = tuple(origins.column(table.name, k.expr) for k in index.columns)
-    return [guards.unique(table.name, origins.table(table.name), names, f"unique index {index.name}")]
+    collations = tuple(k.collate for k in index.columns)
+    live = origins.table(table.name)
+    return [guards.unique(table.name, live, names, f"unique index {index.name}", collations)]
 
 
 def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities) -> Planned:

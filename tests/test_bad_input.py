@@ -230,13 +230,6 @@ def fingerprint(path: Path) -> object:
     return path.read_bytes()
 
 
-TRACEBACK_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a file that passes the header check but is not a valid database raises an "
-    "uncaught sqlite3.DatabaseError: exit 1 with a traceback instead of one sentence",
-)
-
-
 @pytest.mark.parametrize(
     "kind",
     [
@@ -245,8 +238,8 @@ TRACEBACK_BUG = pytest.mark.xfail(
         "empty",
         "header-only",
         "directory",
-        pytest.param("header-then-garbage", marks=TRACEBACK_BUG),
-        pytest.param("truncated-at-a-page", marks=TRACEBACK_BUG),
+        "header-then-garbage",
+        "truncated-at-a-page",
     ],
 )
 def test_sync_refuses_a_file_that_is_not_a_database(tmp_path: Path, kind: str) -> None:

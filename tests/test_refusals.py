@@ -216,11 +216,6 @@ def test_drop_all_null_column_needs_no_flag(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli.py prints the error with rich markup on: a sample like '[red]' is swallowed "
-    "as markup (shown as ''), and '[/bold]' crashes the CLI with a rich MarkupError traceback",
-)
 @pytest.mark.parametrize("value", ["[red]", "[b]x[/b]", "[/bold]"])
 def test_refusal_message_shows_sample_values_verbatim(tmp_path: Path, value: str) -> None:
     v1, v2 = models(tmp_path, PET_NICK, "v1.py"), models(tmp_path, PET, "v2.py")
@@ -463,12 +458,6 @@ Table(
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the UNIQUE guard groups duplicates under the OLD column's collation, so UNIQUE "
-    "added together with COLLATE NOCASE over 'a'/'A' is not caught by the guard; the copy then "
-    "fails and it surfaces as SyncFailed without count or sample instead of ConstraintViolated",
-)
 def test_unique_with_new_collation_over_duplicates_is_a_constraint_violation(tmp_path: Path) -> None:
     v1 = models(tmp_path, EMAIL, "v1.py")
     v2 = models(tmp_path, EMAIL_UNIQUE_NOCASE, "v2.py")
