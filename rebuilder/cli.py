@@ -205,7 +205,7 @@ def sync(
         for step in result.steps:
             out.print(Text.assemble(("applied ", "green"), str(step)))
         out.print(str(result), markup=False)
-        _report_growth(database, size, vacuum and result.changed)
+        _report_growth(database, size, vacuum)
 
     _run(debug, action)
 
