@@ -30,8 +30,8 @@ from rebuilder.connect import (
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
 from rebuilder.load import metadata_of
 from rebuilder.results import Plan, SyncResult
-from rebuilder.schema import ForeignKey, Schema, fold
-from rebuilder.steps import AddColumnStep, CreateTableStep, DropColumnStep, EditSchemaStep, RebuildStep, Step
+from rebuilder.schema import ForeignKey, Schema
+from rebuilder.steps import Step
 from rebuilder.version import fingerprint, read_version, write_version
 
 if TYPE_CHECKING:
@@ -155,8 +155,8 @@ def plan(
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         current = read_version(conn, version_table)
         planned = _prepare(conn, metadatas, options).planned
-        losses, violations = evaluate(conn, planned.guards)
-    return Plan(planned.steps, planned.changes, tuple(losses), tuple(violations), version, current)
+        found = evaluate(conn, planned.guards)
+    return Plan(planned.steps, planned.changes, found.losses, found.violations, version, current)
 
 
 def check(
@@ -192,11 +192,15 @@ def check(
     return compare(live, target_schema)
 
 
-def _touched(steps: Iterable[Step], schema: Schema) -> set[str]:
-    kinds = (RebuildStep, EditSchemaStep, CreateTableStep, AddColumnStep, DropColumnStep)
-    names = {fold(step.subject or "") for step in steps if isinstance(step, kinds)}
-    children = {t.name for t in schema.tables for fk in t.foreign_keys if fk.ref_table in names}
-    return {t.name for t in schema.tables if t.key in names} | children
+def _fk_tables(changes: Iterable[Change], unproven: list[ForeignKey]) -> set[str]:
+    """The tables whose new foreign keys no guard proved: only these need foreign_key_check."""
+    names = set()
+    for change in changes:
+        if isinstance(change, AddConstraint) and change.constraint in unproven:
+            names.add(change.table)
+        elif isinstance(change, CreateTable) and any(fk in unproven for fk in change.table.foreign_keys):
+            names.add(change.table.name)
+    return names
 
 
 def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
@@ -225,19 +229,19 @@ def _apply(
     from rebuilder import apply
 
     planned = prepared.planned
-    losses, violations = apply.evaluate(conn, planned.guards)
-    if violations:
-        raise ConstraintViolated(violations)
-    if losses and not allow_data_loss:
-        raise DataLossRefused(losses)
+    found = apply.evaluate(conn, planned.guards)
+    if found.violations:
+        raise ConstraintViolated(found.violations)
+    if found.losses and not allow_data_loss:
+        raise DataLossRefused(found.losses)
     needs = apply.space_needed(conn, planned.steps)
     apply.execute(conn, planned.steps, report.steps, needs, report.rows)
     apply.verify(conn, prepared.target, options.exclude, options.version_table)
     apply.compile_dependents(conn)
-    touched = _touched(planned.steps, prepared.target)
-    found = apply.check_foreign_keys(conn, touched, _added_foreign_keys(planned.changes))
-    if found:
-        raise ConstraintViolated(found)
+    unproven = [fk for fk in _added_foreign_keys(planned.changes) if fk not in found.proven]
+    orphans = apply.check_foreign_keys(conn, _fk_tables(planned.changes, unproven), unproven)
+    if orphans:
+        raise ConstraintViolated(orphans)
 
 
 def _dry_run(target: object, database: object, options: Options, allow_data_loss: bool) -> SyncResult:

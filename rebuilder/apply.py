@@ -10,6 +10,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rebuilder.errors import (
     DependentBroken,
@@ -43,25 +44,55 @@ def _scalar(value: object) -> object:
     return value[0] if isinstance(value, tuple) and len(value) == 1 else value
 
 
-def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> tuple[list[Loss], list[Violation]]:
-    """Run every guard and return the losses and violations found."""
+@dataclass(frozen=True)
+class Findings:
+    """What the guards found.
+
+    Attributes:
+        losses: Stored values the plan would destroy.
+        violations: Existing rows that constraints the models add would reject.
+        proven: Foreign keys whose orphan guard ran and found nothing.
+    """
+
+    losses: tuple[Loss, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    proven: frozenset[ForeignKey] = frozenset()
+
+
+def _counts(conn: sqlite3.Connection, source: str, batch: list[Guard]) -> list[int | None]:
+    """Count every guard's offending rows over one source in one scan (None: could not run)."""
+    sums = ", ".join(f"sum(CASE WHEN ({g.where}) THEN 1 ELSE 0 END)" for g in batch)
+    try:
+        row = conn.execute(f"SELECT {sums} FROM {source}").fetchone()
+        return [int(v or 0) for v in row]
+    except sqlite3.OperationalError:
+        if len(batch) == 1:
+            if batch[0].optional:
+                return [None]
+            raise
+        return [n for g in batch for n in _counts(conn, source, [g])]
+
+
+def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> Findings:
+    """Run every guard, one scan per table, and return what they found."""
+    by_source: dict[str, list[Guard]] = {}
+    for guard in guards:
+        by_source.setdefault(guard.source, []).append(guard)
     losses: list[Loss] = []
     violations: list[Violation] = []
-    for guard in guards:
-        try:
-            count = int(conn.execute(guard.count_sql).fetchone()[0])
-            samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall()) if count else ()
-        except sqlite3.OperationalError:
-            if guard.optional:
+    proven: set[ForeignKey] = set()
+    for source, batch in by_source.items():
+        for guard, count in zip(batch, _counts(conn, source, batch), strict=True):
+            if count == 0 and guard.proves is not None:
+                proven.add(guard.proves)
+            if not count:
                 continue
-            raise
-        if not count:
-            continue
-        if guard.kind == LOSS:
-            losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
-        else:
-            violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
-    return losses, violations
+            samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall())
+            if guard.kind == LOSS:
+                losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
+            else:
+                violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
+    return Findings(tuple(losses), tuple(violations), frozenset(proven))
 
 
 def real_names(text: str) -> str:

@@ -1,15 +1,18 @@
 """Guards: the queries that decide whether a plan loses data or breaks constraints.
 
-A guard is plain data made by the planner: a counting query, a sampling
-query, and what to say when the count is not zero. `rebuilder.apply` runs them
-before any step, inside the sync's transaction; ``plan`` runs them read-only.
+A guard is plain data made by the planner: the rows it looks at (``source``),
+a predicate true for each offending row (``where``), what to show of them
+(``sample``), and what to say when any row matches. `rebuilder.apply` runs
+all guards over one source in a single scan, before any step, inside the
+sync's transaction; ``plan`` runs them read-only. Every guard over a table
+reads it as ``main."T" AS c``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rebuilder.schema import Table
+from rebuilder.schema import ForeignKey, Table
 from rebuilder.sqltext import affinity, quote
 
 LOSS = "loss"
@@ -26,50 +29,52 @@ class Guard:
         table: The real table, as the models name it.
         column: The column concerned, if any.
         what: What would happen, e.g. ``"drop column"`` or a constraint.
-        count_sql: Returns one row with the number of offending rows.
-        sample_sql: Returns up to five offending values or keys.
+        source: The FROM clause the guard scans.
+        where: True for each offending row of ``source``.
+        sample: What to show of up to five offending rows.
         hint: The way out, for violations.
-        optional: Skip the guard if the query cannot run (the copy still checks).
+        optional: Skip the guard if its query cannot run (the steps still check).
+        proves: The foreign key this guard proves, if any.
     """
 
     kind: str
     table: str
     column: str | None
     what: str
-    count_sql: str
-    sample_sql: str
+    source: str
+    where: str
+    sample: str
     hint: str = ""
     optional: bool = False
+    proves: ForeignKey | None = None
+
+    @property
+    def sample_sql(self) -> str:
+        """Up to five offending rows."""
+        return f"SELECT {self.sample} FROM {self.source} WHERE {self.where} LIMIT 5"
+
+
+def scan(table: str) -> str:
+    """The source every guard over ``table`` reads."""
+    return f"main.{quote(table)} AS c"
 
 
 def row_key(table: Table) -> str:
     """The SQL that names a row of ``table``: its primary key, else its rowid."""
     if table.primary_key:
-        return ", ".join(quote(table.column(k).name) for k in table.primary_key)  # type: ignore[union-attr]
-    return "rowid"
-
-
-def _guard(kind: str, table: str, from_sql: str, where: str, sample: str, **kw: str | bool | None) -> Guard:
-    return Guard(
-        kind=kind,
-        table=table,
-        count_sql=f"SELECT count(*) FROM {from_sql} WHERE {where}",
-        sample_sql=f"SELECT {sample} FROM {from_sql} WHERE {where} LIMIT 5",
-        **kw,  # type: ignore[arg-type]
-    )
+        return ", ".join(f"c.{quote(table.column(k).name)}" for k in table.primary_key)  # type: ignore[union-attr]
+    return "c.rowid"
 
 
 def drop_table(table: Table, name: str) -> Guard:
     """Dropping a table with rows loses them."""
-    src = f"main.{quote(name)}"
-    return _guard(LOSS, table.name, src, "1", row_key(table), column=None, what="drop table")
+    return Guard(LOSS, table.name, None, "drop table", scan(name), "1", row_key(table))
 
 
 def drop_column(table: str, old_table: str, column: str) -> Guard:
     """Dropping a column loses its non-NULL values."""
-    col = quote(column)
-    src = f"main.{quote(old_table)}"
-    return _guard(LOSS, table, src, f"{col} IS NOT NULL", col, column=column, what="drop column")
+    col = f"c.{quote(column)}"
+    return Guard(LOSS, table, column, "drop column", scan(old_table), f"{col} IS NOT NULL", col)
 
 
 _CANON_INT = "CAST(CAST({c} AS INTEGER) AS TEXT) = {c}"
@@ -114,27 +119,17 @@ def survives(column: str, new_type: str) -> str:
 
 def change_type(table: str, old_table: str, column: str, old_type: str, new_type: str) -> Guard:
     """A type change whose affinity differs may alter stored values."""
-    col = quote(column)
-    src = f"main.{quote(old_table)}"
-    where = f"NOT ({survives(column, new_type)})"
     what = f"change type ({old_type or 'none'} -> {new_type or 'none'}) of"
-    return _guard(LOSS, table, src, where, col, column=column, what=what)
+    where = f"NOT ({survives(column, new_type)})"
+    return Guard(LOSS, table, column, what, scan(old_table), where, f"c.{quote(column)}")
 
 
 def not_null(table: str, old_table: str, column: str, key: str, new: bool) -> Guard:
     """NOT NULL over existing NULLs (or a new NOT NULL column with no default)."""
-    where = "1" if new else f"{quote(column)} IS NULL"
+    where = "1" if new else f"c.{quote(column)} IS NULL"
     hint = "give the column a server_default or fill the NULLs first"
-    return _guard(
-        VIOLATION,
-        table,
-        f"main.{quote(old_table)}",
-        where,
-        key,
-        column=column,
-        what=f"NOT NULL on column {column!r}",
-        hint=hint,
-    )
+    what = f"NOT NULL on column {column!r}"
+    return Guard(VIOLATION, table, column, what, scan(old_table), where, key, hint)
 
 
 def unique(
@@ -143,7 +138,8 @@ def unique(
     """UNIQUE over duplicate values (NULLs are distinct, as in SQLite).
 
     Values are grouped under the collation each column will have, so that
-    ``'A'`` and ``'a'`` count as duplicates under a new NOCASE.
+    ``'A'`` and ``'a'`` count as duplicates under a new NOCASE. Each
+    offending row of this guard is one group of duplicates.
     """
     keys = [
         quote(c) + (f" COLLATE {coll}" if coll else "")
@@ -154,28 +150,51 @@ def unique(
     dupes = (
         f"(SELECT {cols} FROM main.{quote(old_table)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
     )
-    return Guard(
-        kind=VIOLATION,
-        table=table,
-        column=None,
-        what=what,
-        count_sql=f"SELECT count(*) FROM {dupes}",
-        sample_sql=f"SELECT * FROM {dupes} LIMIT 5",
-        hint="remove the duplicates first",
-        optional=True,
-    )
+    return Guard(VIOLATION, table, None, what, dupes, "1", "*", "remove the duplicates first", optional=True)
 
 
 def check(table: str, old_table: str, expr: str, key: str, what: str) -> Guard:
     """A CHECK that existing rows violate."""
-    return _guard(
+    hint = "fix or delete the offending rows first"
+    return Guard(VIOLATION, table, None, what, scan(old_table), f"NOT ({expr})", key, hint, optional=True)
+
+
+def orphans(
+    fk: ForeignKey,
+    table: str,
+    old_table: str,
+    columns: list[str],
+    parent: str | None,
+    refs: list[str],
+    key: str,
+) -> Guard:
+    """A FOREIGN KEY over rows whose parent does not exist.
+
+    Args:
+        fk: The foreign key the models add.
+        table: The real table, as the models name it.
+        old_table: Its live name.
+        columns: The live names of the referencing columns.
+        parent: The live name of the parent table, or None if it is new (empty).
+        refs: The live names of the referenced columns.
+        key: What to show of an orphaned row.
+    """
+    cols = [f"c.{quote(c)}" for c in columns]
+    notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+    missing = "1"
+    if parent is not None:
+        match = " AND ".join(f"p.{quote(r)} = {c}" for r, c in zip(refs, cols, strict=True))
+        missing = f"NOT EXISTS (SELECT 1 FROM main.{quote(parent)} AS p WHERE {match})"
+    hint = "add the missing parent rows or clear the orphaned keys first"
+    return Guard(
         VIOLATION,
         table,
-        f"main.{quote(old_table)}",
-        f"NOT ({expr})",
+        None,
+        fk.describe(),
+        scan(old_table),
+        f"{notnull} AND {missing}",
         key,
-        column=None,
-        what=what,
-        hint="fix or delete the offending rows first",
+        hint,
         optional=True,
+        proves=fk,
     )

@@ -25,13 +25,11 @@ from rebuilder.changes import (
     DropConstraint,
     DropIndex,
     DropTable,
-    RenameColumn,
-    RenameTable,
 )
 from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.guards import Guard
 from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, fold
-from rebuilder.sqltext import affinity, mentions, quote, rename_columns
+from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, rename_columns
 from rebuilder.steps import (
     AddColumnStep,
     CreateIndexStep,
@@ -46,8 +44,6 @@ from rebuilder.steps import (
     RenameTableStep,
     Step,
 )
-
-_NON_CONSTANT = ("CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP", "(")
 
 
 @dataclass(frozen=True)
@@ -77,12 +73,11 @@ class _Origins:
 
 def can_add_natively(column: Column, new: Table) -> bool:
     """Whether ``ALTER TABLE ADD COLUMN`` creates exactly this column (lang_altertable.html)."""
-    default = column.default or ""
     return not (
         column.key in new.primary_key
         or any(column.key in u.columns for u in new.uniques)
         or (column.generated is not None and column.stored)
-        or default.upper().startswith(_NON_CONSTANT)
+        or (column.default is not None and not is_constant(column.default))
         or (column.notnull and column.default is None and column.generated is None)
     )
 
@@ -207,7 +202,7 @@ def _table_guards(
         elif isinstance(change, AlterColumn):
             found.extend(_alter_guards(change, new.name, live, origins, key))
         elif isinstance(change, AddConstraint) and rebuilt:
-            found.extend(_constraint_guards(change.constraint, new, live, cols, key))
+            found.extend(_constraint_guards(change.constraint, old, new, live, cols, key))
     if rebuilt:
         found.extend(_unique_guards(old, new, live, cols))
     # Editing in place validates nothing itself: the guards are the proof.
@@ -225,10 +220,12 @@ def _alter_guards(change: AlterColumn, table: str, live: str, origins: _Origins,
 
 
 def _constraint_guards(
-    constraint: object, new: Table, live: str, cols: dict[str, str], key: str
+    constraint: object, old: Table, new: Table, live: str, cols: dict[str, str], key: str
 ) -> list[Guard]:
     back = dict(cols)
-    if isinstance(constraint, Check):
+    # A guard may only name columns the live table has: SQLite would read a
+    # missing "name" as the string 'name'. New columns are checked by the copy.
+    if isinstance(constraint, Check) and column_names(constraint.expr) <= {c.key for c in old.columns}:
         expr = rename_columns(constraint.expr, back) if back else constraint.expr
         return [guards.check(new.name, live, expr, key, constraint.describe())]
     return []
@@ -237,7 +234,10 @@ def _constraint_guards(
 def _unique_guards(old: Table, new: Table, live: str, cols: dict[str, str]) -> list[Guard]:
     """Guard every UNIQUE that is new, or whose columns change collation, on a rebuilt table."""
     found = []
+    existing = {c.key for c in old.columns if c.generated is None}
     for unique in new.uniques:
+        if not set(unique.columns) <= existing:
+            continue
         collations = tuple(_collation(new, c) for c in unique.columns)
         if unique in old.uniques and collations == tuple(_collation(old, c) for c in unique.columns):
             continue
@@ -257,6 +257,8 @@ def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> l
         return []
     table = schema.table(index.table)
     if table is None:
+        return []
+    if not {k.expr for k in index.columns} <= {c.key for c in table.columns}:
         return []
     names = tuple(origins.column(table.name, k.expr) for k in index.columns)
     collations = tuple(k.collate for k in index.columns)
@@ -338,30 +340,8 @@ def _fk_guards(changes: Sequence[Change], middle: Schema, origins: _Origins, edi
 
 
 def _orphans(fk: ForeignKey, table: Table, origins: _Origins, parent_is_new: bool) -> Guard:
-    child = f"main.{quote(origins.table(table.name))}"
-    cols = [quote(origins.column(table.name, c)) for c in fk.columns]
-    notnull = " AND ".join(f"c.{c} IS NOT NULL" for c in cols)
-    if parent_is_new:
-        missing = "1"
-    else:
-        parent = origins.table(fk.ref_table)
-        refs = [quote(origins.column(fk.ref_table, c)) for c in fk.ref_columns]
-        match = " AND ".join(f"p.{r} = c.{c}" for r, c in zip(refs, cols, strict=True))
-        missing = f"NOT EXISTS (SELECT 1 FROM main.{quote(parent)} AS p WHERE {match})"
-    key = (
-        ", ".join(f"c.{quote(k)}" for k in (origins.column(table.name, k) for k in table.primary_key))
-        or "c.rowid"
-    )
-    return Guard(
-        kind=guards.VIOLATION,
-        table=table.name,
-        column=None,
-        what=fk.describe(),
-        count_sql=f"SELECT count(*) FROM {child} AS c WHERE {notnull} AND {missing}",
-        sample_sql=f"SELECT {key} FROM {child} AS c WHERE {notnull} AND {missing} LIMIT 5",
-        hint="add the missing parent rows or clear the orphaned keys first",
-        optional=True,
-    )
-
-
-__all__ = ["Planned", "RenameColumn", "RenameTable", "make_plan"]
+    columns = [origins.column(table.name, c) for c in fk.columns]
+    parent = None if parent_is_new else origins.table(fk.ref_table)
+    refs = [origins.column(fk.ref_table, c) for c in fk.ref_columns]
+    live = origins.table(table.name)
+    return guards.orphans(fk, table.name, live, columns, parent, refs, guards.row_key(table))

@@ -347,3 +347,23 @@ def qualify_index(sql: str) -> str:
     if on >= 2 and tokens[on - 2].token_type == TokenType.DOT:
         return sql
     return f"{sql[: name.start]}main.{quote(name.text)}{sql[name.end + 1 :]}"
+
+
+def column_names(sql: str) -> frozenset[str]:
+    """The folded names of the columns an expression refers to."""
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT)
+    except SqlglotError:
+        return frozenset(fold(t.text) for t in tokenize(sql) if t.token_type == TokenType.IDENTIFIER)
+    return frozenset(fold(c.name) for c in tree.find_all(exp.Column))
+
+
+def is_constant(sql: str) -> bool:
+    """Whether a DEFAULT is a constant SQLite's ``ADD COLUMN`` accepts (a literal, maybe signed)."""
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT)
+    except SqlglotError:
+        return False
+    while isinstance(tree, (exp.Paren, exp.Neg)):
+        tree = tree.this
+    return isinstance(tree, (exp.Literal, exp.Null, exp.Boolean))
