@@ -278,3 +278,23 @@ class DiskFull(RebuilderError):
                 f"{free // 1_000_000} MB free"
             )
         super().__init__(f"{text}; nothing was changed, free some space and try again")
+
+
+class ForeignKeyMismatch(RebuilderError):
+    """A foreign key would reference columns that are neither PRIMARY KEY nor UNIQUE.
+
+    SQLite then rejects every write to the child table ("foreign key mismatch").
+
+    Attributes:
+        table: The child table.
+        foreign_key: A readable description of the foreign key.
+    """
+
+    def __init__(self, table: str, foreign_key: str) -> None:
+        self.table = table
+        self.foreign_key = foreign_key
+        super().__init__(
+            f"table {table!r} has {foreign_key}, but those parent columns are neither PRIMARY KEY "
+            "nor UNIQUE, so SQLite would reject every write; nothing was changed, make them unique "
+            "in the models"
+        )

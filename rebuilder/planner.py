@@ -27,6 +27,7 @@ from rebuilder.changes import (
     DropTable,
 )
 from rebuilder.diff import Renames, apply_renames, diff
+from rebuilder.errors import ForeignKeyMismatch
 from rebuilder.guards import Guard
 from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, fold
 from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, rename_columns
@@ -266,6 +267,30 @@ def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> l
     return [guards.unique(table.name, live, names, f"unique index {index.name}", collations)]
 
 
+def _keyed(table: Table, target: Schema) -> set[frozenset[str]]:
+    """The column sets of ``table`` that a foreign key may reference."""
+    keys = {frozenset(table.primary_key)} | {frozenset(u.columns) for u in table.uniques}
+    for index in target.indexes_of(table.name):
+        if index.unique and index.where is None and not any(k.is_expression for k in index.columns):
+            keys.add(frozenset(k.expr for k in index.columns))
+    return keys
+
+
+def check_parent_keys(target: Schema, touched: set[str]) -> None:
+    """Refuse foreign keys into touched tables that reference non-unique columns.
+
+    Raises:
+        ForeignKeyMismatch: Naming the child table and the key.
+    """
+    for table in target.tables:
+        for fk in table.foreign_keys:
+            parent = target.table(fk.ref_table)
+            if parent is None or (parent.key not in touched and table.key not in touched):
+                continue
+            if frozenset(fk.ref_columns) not in _keyed(parent, target):
+                raise ForeignKeyMismatch(table.name, fk.describe())
+
+
 def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities) -> Planned:
     """Plan the steps that turn ``live`` into ``target``.
 
@@ -323,6 +348,7 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
             if change.index.table in {t.key for t in middle.tables}:
                 found_guards += _index_guards(step, origins, middle)
     found_guards += _fk_guards(changes, middle, origins, edited)
+    check_parent_keys(target, set(by_table) | {c.table.key for c in changes if isinstance(c, CreateTable)})
     all_changes = (*renames.tables, *renames.columns, *changes)
     return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found_guards))
 

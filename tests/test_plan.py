@@ -197,11 +197,26 @@ def test_bad_renames_are_refused() -> None:
 def test_package_functions_are_not_shadowed_by_submodules(tmp_path) -> None:
     import rebuilder
 
-    rebuilder.sync(lambda_md(), tmp_path / "x.db")
+    rebuilder.sync(one_table_models(), tmp_path / "x.db")
     assert callable(rebuilder.plan) and callable(rebuilder.sync) and callable(rebuilder.check)
 
 
-def lambda_md() -> MetaData:
+def one_table_models() -> MetaData:
     md = MetaData()
     base(md)
     return md
+
+
+def test_foreign_key_to_non_unique_columns_is_refused() -> None:
+    from rebuilder.errors import ForeignKeyMismatch
+
+    def after(md: MetaData) -> None:
+        Table("p", md, Column("id", Integer, primary_key=True), Column("code", String(5)))
+        Table("c", md, Column("id", Integer, primary_key=True), Column("code", ForeignKey("p.code")))
+
+    def before(md: MetaData) -> None:
+        Table("p", md, Column("id", Integer, primary_key=True), Column("code", String(5)))
+
+    with pytest.raises(ForeignKeyMismatch) as caught:
+        plan_lines(before, after)
+    assert caught.value.table == "c" and "REFERENCES p (code)" in caught.value.foreign_key
