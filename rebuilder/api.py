@@ -27,7 +27,7 @@ from rebuilder.connect import (
     unreadable,
     write_transaction,
 )
-from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged
+from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
 from rebuilder.load import metadata_of
 from rebuilder.results import Plan, SyncResult
 from rebuilder.schema import ForeignKey, Schema
@@ -82,6 +82,10 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         yield target.conn, target.label
         return
     assert target.path is not None
+    if write and target.readonly:
+        raise RebuilderError(
+            f"{database} asks for read-only access (mode=ro); drop it to let rebuilder write"
+        )
     exists = check_file(target.path)
     if not exists and write:
         create_database(target.path)
@@ -234,6 +238,7 @@ def _apply(
         raise ConstraintViolated(found.violations)
     if found.losses and not allow_data_loss:
         raise DataLossRefused(found.losses)
+    apply.check_temp_names(conn, planned.steps)
     needs = apply.space_needed(conn, planned.steps)
     apply.execute(conn, planned.steps, report.steps, needs, report.rows)
     apply.verify(conn, prepared.target, options.exclude, options.version_table)

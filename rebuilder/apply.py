@@ -16,13 +16,14 @@ from rebuilder.errors import (
     DependentBroken,
     DiskFull,
     Loss,
+    RebuilderError,
     SyncFailed,
     VerificationFailed,
     Violation,
 )
 from rebuilder.guards import LOSS, Guard
 from rebuilder.reflect import reflect
-from rebuilder.render import TEMP_PREFIX, copy_sql, render, rowid_name
+from rebuilder.render import TEMP_PREFIX, copy_sql, render, rowid_name, temp_name
 from rebuilder.schema import ForeignKey, Schema, fold
 from rebuilder.space import ensure_room, rebuild_bytes
 from rebuilder.sqltext import quote
@@ -98,6 +99,21 @@ def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> Findings:
 def real_names(text: str) -> str:
     """Replace rebuilder's temporary table names in an SQLite message by the real ones."""
     return text.replace(f"main.{TEMP_PREFIX}", "").replace(TEMP_PREFIX, "")
+
+
+def check_temp_names(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
+    """Refuse when a table already holds a name a rebuild needs for its new table.
+
+    Raises:
+        RebuilderError: Naming the table in the way.
+    """
+    names = {fold(temp_name(s.new.name)) for s in steps if isinstance(s, (RebuildStep, EditSchemaStep))}
+    for (name,) in conn.execute("SELECT name FROM main.sqlite_schema WHERE type = 'table'"):
+        if fold(name) in names:
+            raise RebuilderError(
+                f"a table named {name!r} already exists, and rebuilder needs that name for a rebuild; "
+                "nothing was changed, drop or rename that table (another tool may have left it)"
+            )
 
 
 def space_needed(conn: sqlite3.Connection, steps: Sequence[Step]) -> dict[str, int]:

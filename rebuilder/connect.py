@@ -29,11 +29,13 @@ class Target:
         label: How to name it in messages.
         path: The file path, or None for a borrowed connection.
         conn: A borrowed caller connection, if any.
+        readonly: Whether the URL asked for ``mode=ro``.
     """
 
     label: str
     path: Path | None = None
     conn: sqlite3.Connection | None = None
+    readonly: bool = False
 
 
 def resolve(database: object) -> Target:
@@ -62,10 +64,10 @@ def resolve(database: object) -> Target:
         raise RebuilderError(f"{text} is not a SQLite URL; rebuilder works on SQLite files only")
     if text.startswith("sqlite:"):
         rest = text.split(":///", 1)[1] if ":///" in text else ""
-        rest = rest.split("?", 1)[0]
+        rest, _, query = rest.partition("?")
         if not rest or rest == ":memory:":
             raise RebuilderError(f"{text} names no database file; use sqlite:///path/to/file.db")
-        text = rest
+        return Target(label=rest, path=Path(rest), readonly="mode=ro" in query)
     return Target(label=text, path=Path(text))
 
 
@@ -124,8 +126,11 @@ def unreadable(label: str, exc: sqlite3.DatabaseError) -> RebuilderError:
     text = str(exc)
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return NotADatabase(label, f"SQLite cannot read it: {text}")
-    if "readonly" in text or "read-only" in text:
-        return RebuilderError(f"database {label} is read-only ({text}); nothing was changed")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return RebuilderError(
+            f"cannot write to {label} ({text}); nothing was changed, check that the file "
+            "and its directory are writable"
+        )
     return RebuilderError(f"SQLite failed on {label}: {text}; nothing was changed")
 
 

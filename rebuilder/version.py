@@ -17,7 +17,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from rebuilder.schema import excluded, quote
+from rebuilder.errors import RebuilderError
+from rebuilder.schema import excluded, fold, quote
 
 FORMAT = "rebuilder-fingerprint-1"
 HISTORY_TABLE = "rebuilder_history"
@@ -53,14 +54,26 @@ def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> s
 
 
 def read_version(conn: sqlite3.Connection, table: str) -> str | None:
-    """Return the stored version, or None when there is no version table or row."""
-    exists = conn.execute(
-        "SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = ?", (table,)
-    ).fetchone()
-    if not exists:
+    """Return the stored version, or None when there is no version table or row.
+
+    Raises:
+        RebuilderError: If the version table is not of the expected shape.
+    """
+    columns = [r[1] for r in conn.execute(f"PRAGMA main.table_info({quote(table)})")]
+    if not columns:
         return None
-    row = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 1").fetchone()
-    return None if row is None else str(row[0])
+    if [fold(c) for c in columns] != ["version_num"]:
+        raise RebuilderError(
+            f"the version table {table!r} has columns {', '.join(columns)}, not just version_num; "
+            "nothing was changed, rename that table or pass --version-table with another name"
+        )
+    rows = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 2").fetchall()
+    if len(rows) > 1:
+        raise RebuilderError(
+            f"the version table {table!r} holds more than one row; nothing was changed, "
+            "delete the stale rows or pass --version-table with another name"
+        )
+    return str(rows[0][0]) if rows else None
 
 
 def write_version(conn: sqlite3.Connection, table: str, version: str, summary: str, steps: int) -> None:
