@@ -7,6 +7,7 @@ Everything here runs inside the transaction opened by
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -139,6 +140,24 @@ def _failure(step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]) -> B
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
         return DiskFull(table, needs.get(table, 0))
     return SyncFailed(step.subject, real_names(str(exc)))
+
+
+@contextmanager
+def tuned(conn: sqlite3.Connection, relax_secure_delete: bool = False) -> Iterator[None]:
+    """Tune the connection for a rebuild, and put every setting back afterwards.
+
+    ``PRAGMA threads`` lets index builds sort with helper threads; it changes
+    nothing stored. ``secure_delete`` is relaxed only when the caller opts in.
+    """
+    saved = {name: int(conn.execute(f"PRAGMA {name}").fetchone()[0]) for name in ("threads", "secure_delete")}
+    conn.execute(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
+    if relax_secure_delete:
+        conn.execute("PRAGMA secure_delete = OFF")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            conn.execute(f"PRAGMA {name} = {value}")
 
 
 @contextmanager

@@ -170,6 +170,18 @@ def sync(
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="No progress bar (there is none when not at a terminal).")
     ] = False,
+    relax_secure_delete: Annotated[
+        bool,
+        typer.Option(
+            "--relax-secure-delete",
+            help=(
+                "Faster rebuilds: free the old table's pages without zeroing them (PRAGMA "
+                "secure_delete=OFF for this sync only). Security trade-off: the old rows' bytes stay "
+                "readable in the file's free pages until reused or VACUUMed; do not use it when "
+                "deleted data must not be recoverable from the file."
+            ),
+        ),
+    ] = False,
     vacuum: Annotated[
         bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
     ] = False,
@@ -200,7 +212,13 @@ def sync(
         size = _file_size(database)
         with CopyProgress(enabled=err.is_terminal and not no_progress) as bar:
             result = api.sync(
-                metadatas, database, allow_data_loss=allow, expect=expect, row_progress=bar.update, **kwargs
+                metadatas,
+                database,
+                allow_data_loss=allow,
+                expect=expect,
+                row_progress=bar.update,
+                relax_secure_delete=relax_secure_delete,
+                **kwargs,
             )
         for step in result.steps:
             out.print(Text.assemble(("applied ", "green"), str(step)))
