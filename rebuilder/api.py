@@ -28,6 +28,7 @@ from rebuilder.connect import (
     write_transaction,
 )
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
+from rebuilder.guards import LOSS
 from rebuilder.load import metadata_of
 from rebuilder.results import Plan, SyncResult
 from rebuilder.schema import ForeignKey, Schema
@@ -234,7 +235,9 @@ def _apply(
     from rebuilder import apply
 
     planned = prepared.planned
-    found = apply.evaluate(conn, planned.guards)
+    # With data loss allowed, loss guards would only be counted, never acted on.
+    wanted = [g for g in planned.guards if not (allow_data_loss and g.kind == LOSS)]
+    found = apply.evaluate(conn, wanted)
     if found.violations:
         raise ConstraintViolated(found.violations)
     if found.losses and not allow_data_loss:

@@ -133,12 +133,17 @@ def space_needed(conn: sqlite3.Connection, steps: Sequence[Step]) -> dict[str, i
     return needs
 
 
-def _failure(step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]) -> BaseException:
+def _failure(
+    conn: sqlite3.Connection, step: Step, exc: sqlite3.DatabaseError, needs: dict[str, int]
+) -> BaseException:
     table = step.subject or "?"
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
         return KeyboardInterrupt()
     if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
-        return DiskFull(table, needs.get(table, 0))
+        needed = needs.get(table) or 0
+        if not needed and isinstance(step, RebuildStep):
+            needed = rebuild_bytes(conn, step.old, step.indexes)
+        return DiskFull(table, needed)
     return SyncFailed(step.subject, real_names(str(exc)))
 
 
@@ -209,7 +214,7 @@ def _statement(conn: sqlite3.Connection, step: Step, sql: str, needs: dict[str, 
     try:
         conn.execute(sql)
     except sqlite3.DatabaseError as exc:
-        raise _failure(step, exc, needs) from exc
+        raise _failure(conn, step, exc, needs) from exc
 
 
 def _run(conn: sqlite3.Connection, step: Step, needs: dict[str, int], rows: RowProgress | None = None) -> int:
@@ -243,7 +248,7 @@ def _copy_in_chunks(
         try:
             done += conn.execute(ranged, (start, start + width)).rowcount
         except sqlite3.DatabaseError as exc:
-            raise _failure(step, exc, needs) from exc
+            raise _failure(conn, step, exc, needs) from exc
         rows(step.new.name, done, total)
 
 

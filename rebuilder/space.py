@@ -29,8 +29,19 @@ def object_bytes(conn: sqlite3.Connection, names: list[str]) -> int:
         ).fetchone()
         return int(row[0])
     except sqlite3.OperationalError:
-        page = conn.execute("PRAGMA main.page_size").fetchone()[0]
-        return int(conn.execute("PRAGMA main.page_count").fetchone()[0]) * int(page)
+        return database_bytes(conn)
+
+
+def database_bytes(conn: sqlite3.Connection) -> int:
+    """The size of the whole main database."""
+    page = int(conn.execute("PRAGMA main.page_size").fetchone()[0])
+    return int(conn.execute("PRAGMA main.page_count").fetchone()[0]) * page
+
+
+def has_room(conn: sqlite3.Connection, table_bytes: int) -> bool:
+    """Whether the filesystem holds a rebuild of ``table_bytes`` of data."""
+    directory = database_dir(conn)
+    return directory is None or shutil.disk_usage(directory).free >= table_bytes * FACTOR + 1_000_000
 
 
 def rebuild_bytes(conn: sqlite3.Connection, table: Table, indexes: tuple[Index, ...]) -> int:
