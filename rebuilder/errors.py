@@ -10,6 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
+def samples_text(samples: Sequence[object]) -> str:
+    """Show sample values in a message: each repr cut to 40 characters."""
+    shown = []
+    for value in samples:
+        text = repr(value)
+        shown.append(text if len(text) <= 40 else text[:37] + "...")
+    return ", ".join(shown)
+
+
 class RebuilderError(Exception):
     """Root of every error rebuilder raises on purpose.
 
@@ -121,7 +130,7 @@ class Loss:
 
     def __str__(self) -> str:
         where = self.table if self.column is None else f"{self.table}.{self.column}"
-        sample = ", ".join(repr(s) for s in self.samples)
+        sample = samples_text(self.samples)
         tail = f" (e.g. {sample})" if sample else ""
         return f"{self.what} {where}: {self.count} row(s) would lose data{tail}"
 
@@ -161,7 +170,7 @@ class Violation:
     hint: str = ""
 
     def __str__(self) -> str:
-        sample = ", ".join(repr(s) for s in self.samples)
+        sample = samples_text(self.samples)
         tail = f" (e.g. {sample})" if sample else ""
         return f"{self.count} existing row(s) of table {self.table!r} violate {self.constraint}{tail}"
 
