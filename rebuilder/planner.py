@@ -291,8 +291,53 @@ def check_parent_keys(target: Schema, touched: set[str]) -> None:
                 raise ForeignKeyMismatch(table.name, fk.describe())
 
 
+@dataclass
+class _Tables:
+    """What planning each changed table decided."""
+
+    steps: list[Step]
+    guards: list[Guard]
+    rebuilt: set[str]
+    edited: set[str]
+
+
+def _plan_tables(
+    by_table: dict[str, list[Change]], middle: Schema, target: Schema, origins: _Origins, caps: Capabilities
+) -> _Tables:
+    """Decide, per changed table: native ALTERs, an in-place edit, or one rebuild."""
+    found = _Tables([], [], set(), set())
+    for key, changes in sorted(by_table.items()):
+        old, new = middle.table(key), target.table(key)
+        assert old is not None and new is not None
+        natives = _natives(old, new, changes, middle, caps)
+        in_place = natives is None and caps.writable_schema and can_edit_in_place(old, new, changes)
+        rebuild = _rebuild(old, new, changes, target, middle)
+        if in_place:
+            found.edited.add(key)
+            found.steps.append(EditSchemaStep(old, new, rebuild.reasons, rebuild))
+        elif natives is None:
+            found.rebuilt.add(key)
+            found.steps.append(rebuild)
+        else:
+            found.steps.extend(natives)
+        found.guards += _table_guards(old, new, changes, origins, natives is None, strict=in_place)
+    return found
+
+
+def _by_table(changes: Sequence[Change]) -> dict[str, list[Change]]:
+    grouped: dict[str, list[Change]] = {}
+    for change in changes:
+        if isinstance(change, TABLE_CHANGES):
+            grouped.setdefault(fold(change.table), []).append(change)
+    return grouped
+
+
 def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities) -> Planned:
     """Plan the steps that turn ``live`` into ``target``.
+
+    Order: renames, index drops, table drops, table creations, per-table
+    changes, index creations. Guards are written in live names, so they can
+    run before any step.
 
     Args:
         live: The live schema.
@@ -306,51 +351,30 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     middle = apply_renames(live, renames)
     changes = diff(middle, target)
     origins = _Origins(renames)
+    by_table = _by_table(changes)
+    tables = _plan_tables(by_table, middle, target, origins, caps)
+    created = [c.table for c in changes if isinstance(c, CreateTable)]
+    dropped = [c.table for c in changes if isinstance(c, DropTable)]
+    skip = tables.rebuilt | {t.key for t in dropped}
     steps: list[Step] = [RenameTableStep(r.old, r.new) for r in renames.tables]
     steps += [RenameColumnStep(r.table, r.old, r.new) for r in renames.columns]
-    by_table: dict[str, list[Change]] = {}
-    for change in changes:
-        if isinstance(change, TABLE_CHANGES):
-            by_table.setdefault(fold(change.table), []).append(change)
-    found_guards: list[Guard] = []
-    table_steps: list[Step] = []
-    rebuilt: set[str] = set()
-    edited: set[str] = set()
-    for key, table_changes in sorted(by_table.items()):
-        old, new = middle.table(key), target.table(key)
-        assert old is not None and new is not None
-        natives = _natives(old, new, table_changes, middle, caps)
-        in_place = natives is None and caps.writable_schema and can_edit_in_place(old, new, table_changes)
-        rebuild = _rebuild(old, new, table_changes, target, middle)
-        if in_place:
-            edited.add(key)
-            table_steps.append(EditSchemaStep(old, new, rebuild.reasons, rebuild))
-        elif natives is None:
-            rebuilt.add(key)
-            table_steps.append(rebuild)
-        else:
-            table_steps.extend(natives)
-        found_guards += _table_guards(old, new, table_changes, origins, natives is None, strict=in_place)
-    dropped = {c.table.key for c in changes if isinstance(c, DropTable)}
-    for change in changes:
-        if isinstance(change, DropIndex) and change.index.table not in rebuilt | dropped:
-            steps.append(DropIndexStep(change.index))
-    for change in changes:
-        if isinstance(change, DropTable):
-            steps.append(DropTableStep(change.table))
-            found_guards.append(guards.drop_table(change.table, origins.table(change.table.name)))
-    steps += [CreateTableStep(c.table) for c in changes if isinstance(c, CreateTable)]
-    steps += table_steps
-    for change in changes:
-        if isinstance(change, CreateIndex) and change.index.table not in rebuilt:
-            step = CreateIndexStep(change.index)
-            steps.append(step)
-            if change.index.table in {t.key for t in middle.tables}:
-                found_guards += _index_guards(step, origins, middle)
-    found_guards += _fk_guards(changes, middle, origins, edited)
-    check_parent_keys(target, set(by_table) | {c.table.key for c in changes if isinstance(c, CreateTable)})
+    steps += [
+        DropIndexStep(c.index) for c in changes if isinstance(c, DropIndex) and c.index.table not in skip
+    ]
+    steps += [DropTableStep(t) for t in dropped]
+    steps += [CreateTableStep(t) for t in created]
+    steps += tables.steps
+    new_indexes = [CreateIndexStep(c.index) for c in changes if isinstance(c, CreateIndex)]
+    steps += [s for s in new_indexes if s.index.table not in tables.rebuilt]
+    found = tables.guards + [guards.drop_table(t, origins.table(t.name)) for t in dropped]
+    existing = {t.key for t in middle.tables}
+    for step in new_indexes:
+        if step.index.table in existing and step.index.table not in tables.rebuilt:
+            found += _index_guards(step, origins, middle)
+    found += _fk_guards(changes, middle, origins, tables.edited)
+    check_parent_keys(target, set(by_table) | {t.key for t in created})
     all_changes = (*renames.tables, *renames.columns, *changes)
-    return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found_guards))
+    return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found))
 
 
 def _fk_guards(changes: Sequence[Change], middle: Schema, origins: _Origins, edited: set[str]) -> list[Guard]:
