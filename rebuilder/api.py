@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rebuilder.changes import AddConstraint, Change, CreateTable
 from rebuilder.connect import (
+    Target,
     check_file,
     connect,
     create_database,
@@ -28,59 +28,49 @@ from rebuilder.connect import (
     write_transaction,
 )
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
-from rebuilder.guards import LOSS
 from rebuilder.load import metadata_of
+from rebuilder.options import Options, Renaming
 from rebuilder.results import Plan, SyncResult
-from rebuilder.schema import ForeignKey, Schema
-from rebuilder.steps import Step
 from rebuilder.version import fingerprint, read_version, write_version
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
+    from rebuilder.changes import Change
     from rebuilder.planner import Planned
+    from rebuilder.schema import Schema
+    from rebuilder.steps import Step
 
 log = logging.getLogger("rebuilder")
 
-Renaming = Mapping[str, str] | Iterable[str] | None
-Progress = Callable[[Step, int, int], None]
+Progress = Callable[["Step", int, int], None]
+"""Called as ``progress(step, number, total)`` before each step."""
+
 RowProgress = Callable[[str, int, int], None]
+"""Called as ``row_progress(table, copied, total)`` while a large table is copied."""
 
 
-@dataclass(frozen=True)
-class Options:
-    """What every entry point needs besides the models and the database."""
-
-    exclude: tuple[str, ...] = ()
-    version_table: str = "rebuilder_version"
-    renames: tuple[str, ...] = ()
-    table_renames: tuple[str, ...] = ()
-    timeout: float = 30.0
-
-
-def _renames(value: Renaming) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, Mapping):
-        return tuple(f"{old}={new}" for old, new in value.items())
-    return tuple(value)
-
-
-def _options(
-    exclude: Iterable[str], version_table: str, renames: Renaming, table_renames: Renaming, timeout: float
-) -> Options:
-    from rebuilder.diff import parse_renames
-
-    options = Options(tuple(exclude), version_table, _renames(renames), _renames(table_renames), timeout)
-    parse_renames(options.renames, options.table_renames)
-    return options
+@contextmanager
+def _borrowed(target: Target) -> Iterator[sqlite3.Connection]:
+    """Use a caller's connection with plain rows and text, and give it back as it was."""
+    conn = target.conn
+    assert conn is not None
+    saved = conn.row_factory, conn.text_factory
+    conn.row_factory, conn.text_factory = None, str
+    try:
+        yield conn
+    finally:
+        conn.row_factory, conn.text_factory = saved
+        if target.release is not None:
+            target.release()
 
 
 @contextmanager
 def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tuple[sqlite3.Connection, str]]:
     target = resolve(database)
     if target.conn is not None:
-        yield target.conn, target.label
+        with _borrowed(target) as conn:
+            yield conn, target.label
         return
     assert target.path is not None
     if write and target.readonly:
@@ -154,7 +144,7 @@ def plan(
     """
     from rebuilder.apply import evaluate
 
-    options = _options(exclude, version_table, renames, table_renames, timeout)
+    options = Options.of(exclude, version_table, renames, table_renames, timeout)
     metadatas = metadata_of(target)
     version = fingerprint(metadatas, options.exclude)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
@@ -190,68 +180,11 @@ def check(
     from rebuilder.diff import compare
     from rebuilder.reflect import reflect
 
-    options = _options(exclude, version_table, None, None, timeout)
+    options = Options.of(exclude, version_table, timeout=timeout)
     target_schema = _declare(metadata_of(target), options)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         live = reflect(conn, options.exclude, version_table)
     return compare(live, target_schema)
-
-
-def _fk_tables(changes: Iterable[Change], unproven: list[ForeignKey]) -> set[str]:
-    """The tables whose new foreign keys no guard proved: only these need foreign_key_check."""
-    names = set()
-    for change in changes:
-        if isinstance(change, AddConstraint) and change.constraint in unproven:
-            names.add(change.table)
-        elif isinstance(change, CreateTable) and any(fk in unproven for fk in change.table.foreign_keys):
-            names.add(change.table.name)
-    return names
-
-
-def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
-    found: list[ForeignKey] = []
-    for change in changes:
-        if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
-            found.append(change.constraint)
-        elif isinstance(change, CreateTable):
-            found.extend(change.table.foreign_keys)
-    return found
-
-
-@dataclass(frozen=True)
-class _Reporters:
-    steps: Progress | None = None
-    rows: RowProgress | None = None
-    relax_secure_delete: bool = False
-
-
-def _apply(
-    conn: sqlite3.Connection,
-    prepared: _Prepared,
-    options: Options,
-    allow_data_loss: bool,
-    report: _Reporters,
-) -> None:
-    from rebuilder import apply
-
-    planned = prepared.planned
-    # With data loss allowed, loss guards would only be counted, never acted on.
-    wanted = [g for g in planned.guards if not (allow_data_loss and g.kind == LOSS)]
-    found = apply.evaluate(conn, wanted)
-    if found.violations:
-        raise ConstraintViolated(found.violations)
-    if found.losses and not allow_data_loss:
-        raise DataLossRefused(found.losses)
-    apply.check_temp_names(conn, planned.steps)
-    needs = apply.space_needed(conn, planned.steps)
-    with apply.tuned(conn, report.relax_secure_delete):
-        apply.execute(conn, planned.steps, report.steps, needs, report.rows)
-    apply.verify(conn, prepared.target, options.exclude, options.version_table)
-    apply.compile_dependents(conn)
-    unproven = [fk for fk in _added_foreign_keys(planned.changes) if fk not in found.proven]
-    orphans = apply.check_foreign_keys(conn, _fk_tables(planned.changes, unproven), unproven)
-    if orphans:
-        raise ConstraintViolated(orphans)
 
 
 def _dry_run(target: object, database: object, options: Options, allow_data_loss: bool) -> SyncResult:
@@ -321,7 +254,7 @@ def sync(
     Raises:
         RebuilderError: Any refusal or failure; the database is unchanged.
     """
-    options = _options(exclude, version_table, renames, table_renames, timeout)
+    options = Options.of(exclude, version_table, renames, table_renames, timeout)
     if dry_run:
         return _dry_run(target, database, options, allow_data_loss)
     metadatas = metadata_of(target)
@@ -329,6 +262,8 @@ def sync(
     with _connection(database, write=True, timeout=timeout) as (conn, label):
         if read_version(conn, version_table) == version:
             return SyncResult((), version, version)
+        from rebuilder.apply import Reporters, apply_plan
+
         with write_transaction(conn, label, timeout):
             current = read_version(conn, version_table)
             if current == version:
@@ -336,13 +271,8 @@ def sync(
             prepared = _prepare(conn, metadatas, options)
             if expect is not None and expect != prepared.planned.steps:
                 raise PlanChanged()
-            _apply(
-                conn,
-                prepared,
-                options,
-                allow_data_loss,
-                _Reporters(progress, row_progress, relax_secure_delete),
-            )
+            report = Reporters(progress, row_progress, relax_secure_delete)
+            apply_plan(conn, prepared.target, prepared.planned, options, allow_data_loss, report)
             steps = prepared.planned.steps
             summary = "; ".join(str(s) for s in steps) or "recorded version"
             write_version(conn, version_table, version, summary, len(steps))

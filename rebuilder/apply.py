@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from rebuilder.changes import AddConstraint, Change, CreateTable
 from rebuilder.errors import (
+    ConstraintViolated,
+    DataLossRefused,
     DependentBroken,
     DiskFull,
     Loss,
@@ -23,9 +26,12 @@ from rebuilder.errors import (
     Violation,
 )
 from rebuilder.guards import LOSS, Guard
+from rebuilder.names import fold
+from rebuilder.options import Options
+from rebuilder.planner import Planned
 from rebuilder.reflect import reflect
 from rebuilder.render import TEMP_PREFIX, copy_sql, render, rowid_name, temp_name
-from rebuilder.schema import ForeignKey, Schema, fold
+from rebuilder.schema import ForeignKey, Schema
 from rebuilder.space import ensure_room, rebuild_bytes
 from rebuilder.sqltext import quote
 from rebuilder.steps import EditSchemaStep, RebuildStep, Step
@@ -346,3 +352,73 @@ def compile_dependents(conn: sqlite3.Connection) -> None:
                 conn.execute(probe).fetchall()
             except sqlite3.DatabaseError as exc:
                 raise DependentBroken(kind, name, real_names(str(exc))) from exc
+
+
+def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
+    found: list[ForeignKey] = []
+    for change in changes:
+        if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
+            found.append(change.constraint)
+        elif isinstance(change, CreateTable):
+            found.extend(change.table.foreign_keys)
+    return found
+
+
+def _fk_tables(changes: Iterable[Change], unproven: list[ForeignKey]) -> set[str]:
+    """The tables whose new foreign keys no guard proved: only these need foreign_key_check."""
+    names = set()
+    for change in changes:
+        if isinstance(change, AddConstraint) and change.constraint in unproven:
+            names.add(change.table)
+        elif isinstance(change, CreateTable) and any(fk in unproven for fk in change.table.foreign_keys):
+            names.add(change.table.name)
+    return names
+
+
+@dataclass(frozen=True)
+class Reporters:
+    """How a sync reports and tunes itself while applying.
+
+    Attributes:
+        steps: Called as ``steps(step, number, total)`` before each step.
+        rows: Called as ``rows(table, copied, total)`` during large copies.
+        relax_secure_delete: Drop old tables without zeroing their pages.
+    """
+
+    steps: Progress | None = None
+    rows: RowProgress | None = None
+    relax_secure_delete: bool = False
+
+
+def apply_plan(
+    conn: sqlite3.Connection,
+    target: Schema,
+    planned: Planned,
+    options: Options,
+    allow_data_loss: bool,
+    report: Reporters,
+) -> None:
+    """Run the guards, the steps and every check before COMMIT.
+
+    Raises:
+        ConstraintViolated: If existing rows break a constraint the models add.
+        DataLossRefused: If data would be lost and that is not allowed.
+        RebuilderError: Any other refusal; the caller rolls back.
+    """
+    # With data loss allowed, loss guards would only be counted, never acted on.
+    wanted = [g for g in planned.guards if not (allow_data_loss and g.kind == LOSS)]
+    found = evaluate(conn, wanted)
+    if found.violations:
+        raise ConstraintViolated(found.violations)
+    if found.losses and not allow_data_loss:
+        raise DataLossRefused(found.losses)
+    check_temp_names(conn, planned.steps)
+    needs = space_needed(conn, planned.steps)
+    with tuned(conn, report.relax_secure_delete):
+        execute(conn, planned.steps, report.steps, needs, report.rows)
+    verify(conn, target, options.exclude, options.version_table)
+    compile_dependents(conn)
+    unproven = [fk for fk in _added_foreign_keys(planned.changes) if fk not in found.proven]
+    orphans = check_foreign_keys(conn, _fk_tables(planned.changes, unproven), unproven)
+    if orphans:
+        raise ConstraintViolated(orphans)

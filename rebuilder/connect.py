@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote as url_quote
 
 from rebuilder.errors import DatabaseLocked, NotADatabase, RebuilderError
@@ -30,12 +31,14 @@ class Target:
         path: The file path, or None for a borrowed connection.
         conn: A borrowed caller connection, if any.
         readonly: Whether the URL asked for ``mode=ro``.
+        release: Gives a borrowed pooled connection back, if there is one.
     """
 
     label: str
     path: Path | None = None
     conn: sqlite3.Connection | None = None
     readonly: bool = False
+    release: Callable[[], None] | None = None
 
 
 def resolve(database: object) -> Target:
@@ -55,8 +58,10 @@ def resolve(database: object) -> Target:
         return Target(label="connection", conn=database)
     url = getattr(database, "url", None)
     if url is not None and hasattr(url, "get_backend_name"):
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            raise RebuilderError(f"engine {url!r} is not a SQLite file database; pass a file path")
+        if url.get_backend_name() != "sqlite":
+            raise RebuilderError(f"engine {url!r} is not a SQLite database; rebuilder works on SQLite only")
+        if not url.database or url.database == ":memory:":
+            return _borrow_engine(database)
         return Target(label=url.database, path=Path(url.database))
     text = os.fspath(database)  # type: ignore[call-overload]
     scheme = text.split("://", 1)[0] if "://" in text else ""
@@ -69,6 +74,12 @@ def resolve(database: object) -> Target:
             raise RebuilderError(f"{text} names no database file; use sqlite:///path/to/file.db")
         return Target(label=rest, path=Path(rest), readonly="mode=ro" in query)
     return Target(label=text, path=Path(text))
+
+
+def _borrow_engine(engine: Any) -> Target:
+    """Borrow the one connection of an in-memory engine (it holds the whole database)."""
+    proxy = engine.raw_connection()
+    return Target(label="in-memory engine", conn=proxy.driver_connection, release=proxy.close)
 
 
 def check_file(path: Path) -> bool:

@@ -25,8 +25,10 @@ from rebuilder.changes import (
     RenameColumn,
     RenameTable,
 )
-from rebuilder.errors import BadRename, RenameNotFound
-from rebuilder.schema import Check, Index, IndexColumn, Schema, Table, Unique, fold
+from rebuilder.errors import RenameNotFound
+from rebuilder.names import fold
+from rebuilder.options import parse_renames
+from rebuilder.schema import Check, Index, IndexColumn, Schema, Table, Unique
 from rebuilder.sqltext import canonical_expr, rename_columns
 
 
@@ -41,34 +43,6 @@ class Renames:
 
     tables: tuple[RenameTable, ...] = ()
     columns: tuple[RenameColumn, ...] = ()
-
-
-def parse_renames(
-    columns: Iterable[str] = (), tables: Iterable[str] = ()
-) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str]]]:
-    """Parse ``TABLE.OLD=NEW`` and ``OLD=NEW`` strings.
-
-    Returns:
-        Column renames as ``(text, table, old, new)`` and table renames as
-        ``(text, old, new)``.
-
-    Raises:
-        BadRename: If one is malformed.
-    """
-    parsed_cols = []
-    for text in columns:
-        left, eq, new = text.partition("=")
-        table, dot, old = left.rpartition(".") if "." in left else ("", "", left)
-        if not eq or not dot or not table or not old or not new:
-            raise BadRename(text, "expected TABLE.OLD=NEW, e.g. --rename friend.fullname=name")
-        parsed_cols.append((text, table, old, new))
-    parsed_tables = []
-    for text in tables:
-        old, eq, new = text.partition("=")
-        if not eq or not old or not new:
-            raise BadRename(text, "expected OLD=NEW, e.g. --rename-table people=friend")
-        parsed_tables.append((text, old, new))
-    return parsed_cols, parsed_tables
 
 
 def resolve_renames(

@@ -29,7 +29,8 @@ from rebuilder.changes import (
 from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.errors import ForeignKeyMismatch
 from rebuilder.guards import Guard
-from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, fold
+from rebuilder.names import fold
+from rebuilder.schema import Check, Column, ForeignKey, Schema, Table
 from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, rename_columns
 from rebuilder.steps import (
     AddColumnStep,

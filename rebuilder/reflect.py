@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rebuilder.errors import UnsupportedSchema
+from rebuilder.names import excluded, fold, is_internal
 from rebuilder.schema import (
     Check,
     Column,
@@ -24,9 +25,6 @@ from rebuilder.schema import (
     Schema,
     Table,
     Unique,
-    excluded,
-    fold,
-    is_internal,
 )
 from rebuilder.sqltext import (
     TableDDL,

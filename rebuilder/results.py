@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rebuilder.changes import Change
-from rebuilder.errors import Loss, Violation
-from rebuilder.steps import Step
+if TYPE_CHECKING:
+    from rebuilder.changes import Change
+    from rebuilder.errors import Loss, Violation
+    from rebuilder.steps import Step
 
 
 @dataclass(frozen=True)

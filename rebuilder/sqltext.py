@@ -20,7 +20,7 @@ from sqlglot.dialects.sqlite import SQLite
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from rebuilder.schema import fold, literal, quote
+from rebuilder.names import fold, literal, quote
 
 _DIALECT = SQLite()
 

@@ -12,13 +12,13 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-
-from sqlalchemy import MetaData
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.schema import CreateIndex, CreateTable
+from typing import TYPE_CHECKING
 
 from rebuilder.errors import RebuilderError
-from rebuilder.schema import excluded, fold, quote
+from rebuilder.names import excluded, fold, quote
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
 
 FORMAT = "rebuilder-fingerprint-1"
 HISTORY_TABLE = "rebuilder_history"
@@ -34,6 +34,9 @@ def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> s
     Returns:
         A deterministic digest of the models' compiled DDL.
     """
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
     dialect = sqlite_dialect.dialect()
     patterns = tuple(exclude)
     parts = []
