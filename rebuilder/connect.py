@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -118,7 +118,7 @@ def create_database(path: Path) -> None:
     into place, so another process never sees a half-made, zero-byte file.
     If another process created ``path`` first, its file is kept.
     """
-    tmp = path.with_name(f".{path.name}.rebuilder-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f".{path.name}.rebuilder-{os.getpid()}-{time.monotonic_ns()}")
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         conn.execute("VACUUM")
