@@ -36,6 +36,7 @@ from rebuilder.version import fingerprint, read_version, write_version
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
+    from rebuilder.apply import Reporters
     from rebuilder.changes import Change
     from rebuilder.planner import Planned
     from rebuilder.schema import Schema
@@ -106,7 +107,11 @@ def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
     return target
 
 
-def _prepare(conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options: Options) -> _Prepared:
+def _prepare(
+    conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options: Options, schema_edits: bool = True
+) -> _Prepared:
+    from dataclasses import replace
+
     from rebuilder.capabilities import Capabilities
     from rebuilder.diff import resolve_renames
     from rebuilder.planner import make_plan
@@ -115,7 +120,10 @@ def _prepare(conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options:
     target = _declare(metadatas, options)
     live = reflect(conn, options.exclude, options.version_table)
     renames = resolve_renames(live, target, options.renames, options.table_renames)
-    return _Prepared(target, make_plan(live, target, renames, Capabilities.of(conn)))
+    caps = Capabilities.of(conn)
+    if not schema_edits:
+        caps = replace(caps, writable_schema=False)
+    return _Prepared(target, make_plan(live, target, renames, caps))
 
 
 def plan(
@@ -262,19 +270,45 @@ def sync(
     with _connection(database, write=True, timeout=timeout) as (conn, label):
         if read_version(conn, version_table) == version:
             return SyncResult((), version, version)
-        from rebuilder.apply import Reporters, apply_plan
+        from rebuilder.apply import Reporters
+        from rebuilder.errors import SchemaEditsForbidden
 
-        with write_transaction(conn, label, timeout):
-            current = read_version(conn, version_table)
-            if current == version:
-                return SyncResult((), version, current)
-            prepared = _prepare(conn, metadatas, options)
-            if expect is not None and expect != prepared.planned.steps:
-                raise PlanChanged()
-            report = Reporters(progress, row_progress, relax_secure_delete)
-            apply_plan(conn, prepared.target, prepared.planned, options, allow_data_loss, report)
-            steps = prepared.planned.steps
-            summary = "; ".join(str(s) for s in steps) or "recorded version"
-            write_version(conn, version_table, version, summary, len(steps))
-    log.info("synced to version %s with %d step(s)", version, len(steps))
-    return SyncResult(steps, version, current)
+        job = _Job(metadatas, version, options, allow_data_loss, expect)
+        report = Reporters(progress, row_progress, relax_secure_delete)
+        try:
+            result = _apply_once(conn, label, job, report, schema_edits=True)
+        except SchemaEditsForbidden:
+            log.info("this connection forbids schema edits; planning again with copies only")
+            result = _apply_once(conn, label, job, report, schema_edits=False)
+    log.info("synced to version %s with %d step(s)", version, len(result.steps))
+    return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    metadatas: tuple[MetaData, ...]
+    version: str
+    options: Options
+    allow_data_loss: bool
+    expect: tuple[Step, ...] | None
+
+
+def _apply_once(
+    conn: sqlite3.Connection, label: str, job: _Job, report: Reporters, *, schema_edits: bool
+) -> SyncResult:
+    """Lock, read the version again, plan under the lock, apply and record: one transaction."""
+    from rebuilder.apply import apply_plan
+
+    options = job.options
+    with write_transaction(conn, label, options.timeout):
+        current = read_version(conn, options.version_table)
+        if current == job.version:
+            return SyncResult((), job.version, current)
+        prepared = _prepare(conn, job.metadatas, options, schema_edits)
+        if job.expect is not None and job.expect != prepared.planned.steps:
+            raise PlanChanged()
+        apply_plan(conn, prepared.target, prepared.planned, options, job.allow_data_loss, report)
+        steps = prepared.planned.steps
+        summary = "; ".join(str(s) for s in steps) or "recorded version"
+        write_version(conn, options.version_table, job.version, summary, len(steps))
+    return SyncResult(steps, job.version, current)

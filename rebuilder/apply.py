@@ -11,7 +11,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rebuilder.changes import AddConstraint, Change, CreateTable
 from rebuilder.errors import (
@@ -21,6 +21,7 @@ from rebuilder.errors import (
     DiskFull,
     Loss,
     RebuilderError,
+    SchemaEditsForbidden,
     SyncFailed,
     VerificationFailed,
     Violation,
@@ -30,10 +31,10 @@ from rebuilder.names import fold
 from rebuilder.options import Options
 from rebuilder.planner import Planned
 from rebuilder.reflect import reflect
-from rebuilder.render import TEMP_PREFIX, copy_sql, render, rowid_name, temp_name
+from rebuilder.render import BUMP_SCHEMA_VERSION, TEMP_PREFIX, copy_sql, render, rowid_name, temp_name
 from rebuilder.schema import ForeignKey, Schema
 from rebuilder.space import ensure_room, rebuild_bytes
-from rebuilder.sqltext import quote
+from rebuilder.sqltext import quote, trigger_event
 from rebuilder.steps import EditSchemaStep, RebuildStep, Step
 
 log = logging.getLogger("rebuilder")
@@ -208,18 +209,49 @@ def execute(
             if progress is not None:
                 progress(step, number, len(steps))
             log.info("step %d/%d: %s", number, len(steps), step)
-            if isinstance(step, EditSchemaStep):
-                count += _edit_schema(conn, step, needs or {})
-            else:
-                count += _run(conn, step, needs or {}, rows)
+            count += _run(conn, _refreshed(conn, step), needs or {}, rows)
     return count
+
+
+def _refreshed(conn: sqlite3.Connection, step: Step) -> Step:
+    """A rebuild with the SQL of its triggers, protected and reused indexes as stored now.
+
+    Renames earlier in the same sync rewrite that SQL, so the plan's copy of
+    it may be out of date by the time the rebuild runs; and a reused index
+    keeps its stored text exactly.
+    """
+    if not isinstance(step, RebuildStep):
+        return step
+    stored = {
+        (kind, fold(name)): sql
+        for kind, name, sql in conn.execute(
+            "SELECT type, name, sql FROM main.sqlite_schema WHERE type IN ('index', 'trigger')"
+        )
+    }
+    dependents = tuple(
+        replace(d, sql=stored[(d.type, fold(d.name))])
+        for d in step.dependents
+        if (d.type, fold(d.name)) in stored
+    )
+    reused = tuple(replace(i, sql=stored.get(("index", fold(i.name))) or i.sql) for i in step.reused)
+    return replace(step, dependents=dependents, reused=reused)
+
+
+def _bump_schema_version(conn: sqlite3.Connection) -> None:
+    cookie = int(conn.execute("PRAGMA main.schema_version").fetchone()[0])
+    conn.execute(f"PRAGMA main.schema_version = {cookie + 1}")
 
 
 def _statement(conn: sqlite3.Connection, step: Step, sql: str, needs: dict[str, int]) -> None:
     log.debug("sql: %s", sql)
     try:
-        conn.execute(sql)
+        if sql == BUMP_SCHEMA_VERSION:
+            _bump_schema_version(conn)
+        else:
+            conn.execute(sql)
     except sqlite3.DatabaseError as exc:
+        if "may not be modified" in str(exc):
+            raise SchemaEditsForbidden() from exc
         raise _failure(conn, step, exc, needs) from exc
 
 
@@ -256,21 +288,6 @@ def _copy_in_chunks(
         except sqlite3.DatabaseError as exc:
             raise _failure(conn, step, exc, needs) from exc
         rows(step.new.name, done, total)
-
-
-def _edit_schema(conn: sqlite3.Connection, step: EditSchemaStep, needs: dict[str, int]) -> int:
-    """Edit the table's SQL in place and bump the schema cookie, or rebuild if forbidden."""
-    cookie = int(conn.execute("PRAGMA main.schema_version").fetchone()[0])
-    try:
-        count = _run(conn, step, needs)
-    except SyncFailed as exc:
-        if "may not be modified" not in exc.detail:
-            raise
-        conn.execute("PRAGMA writable_schema = OFF")
-        log.info("schema edits are forbidden on this connection; rebuilding %s instead", step.subject)
-        return _run(conn, step.fallback, needs)
-    conn.execute(f"PRAGMA main.schema_version = {cookie + 1}")
-    return count + 1
 
 
 def verify(conn: sqlite3.Connection, target: Schema, exclude: Iterable[str], version_table: str) -> None:
@@ -323,15 +340,16 @@ def check_foreign_keys(
     ]
 
 
-def _trigger_probes(conn: sqlite3.Connection, table: str) -> list[str]:
-    """Statements whose EXPLAIN compiles every trigger on ``table`` without running it."""
-    cols = [r[1] for r in conn.execute(f"PRAGMA main.table_xinfo({quote(table)})") if r[6] in (0, 1)]
+def _trigger_probe(conn: sqlite3.Connection, table: str, event: str) -> str:
+    """A statement whose EXPLAIN compiles the triggers for ``event`` on ``table`` without running them."""
     target = f"main.{quote(table)}"
-    sets = ", ".join(f"{quote(c)} = {quote(c)}" for c in cols)
-    probes = [f"EXPLAIN INSERT INTO {target} DEFAULT VALUES", f"EXPLAIN DELETE FROM {target} WHERE 0"]
-    if sets:
-        probes.append(f"EXPLAIN UPDATE {target} SET {sets} WHERE 0")
-    return probes
+    if event == "DELETE":
+        return f"EXPLAIN DELETE FROM {target} WHERE 0"
+    if event == "UPDATE":
+        cols = [r[1] for r in conn.execute(f"PRAGMA main.table_xinfo({quote(table)})") if r[6] in (0, 1)]
+        sets = ", ".join(f"{quote(c)} = {quote(c)}" for c in cols)
+        return f"EXPLAIN UPDATE {target} SET {sets} WHERE 0"
+    return f"EXPLAIN INSERT INTO {target} DEFAULT VALUES"
 
 
 def compile_dependents(conn: sqlite3.Connection) -> None:
@@ -341,17 +359,32 @@ def compile_dependents(conn: sqlite3.Connection) -> None:
         DependentBroken: Naming the view or trigger and what it refers to that is gone.
     """
     rows = conn.execute(
-        "SELECT type, name, tbl_name FROM main.sqlite_schema WHERE type IN ('view', 'trigger') ORDER BY name"
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
+        "WHERE type IN ('view', 'trigger') ORDER BY name"
     ).fetchall()
-    for kind, name, table in rows:
-        probes = (
-            [f"SELECT * FROM main.{quote(name)} LIMIT 0"] if kind == "view" else _trigger_probes(conn, table)
-        )
-        for probe in probes:
-            try:
-                conn.execute(probe).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise DependentBroken(kind, name, real_names(str(exc))) from exc
+    for kind, name, table, sql in rows:
+        if kind == "view":
+            probe = f"SELECT * FROM main.{quote(name)} LIMIT 0"
+        else:
+            probe = _trigger_probe(conn, table, trigger_event(sql))
+        try:
+            conn.execute(probe).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise DependentBroken(kind, name, real_names(str(exc))) from exc
+
+
+def tables_with_statistics(conn: sqlite3.Connection) -> set[str]:
+    """The (folded) tables that ``sqlite_stat1`` holds planner statistics for."""
+    if not conn.execute("SELECT 1 FROM main.sqlite_schema WHERE name = 'sqlite_stat1'").fetchone():
+        return set()
+    return {fold(str(t)) for (t,) in conn.execute("SELECT DISTINCT tbl FROM main.sqlite_stat1")}
+
+
+def reanalyze(conn: sqlite3.Connection, steps: Sequence[Step], analyzed: set[str]) -> None:
+    """Gather statistics again for rebuilt tables that had them: DROP TABLE deleted theirs."""
+    for step in steps:
+        if isinstance(step, RebuildStep) and fold(step.old.name) in analyzed:
+            conn.execute(f"ANALYZE main.{quote(step.new.name)}")
 
 
 def _added_foreign_keys(changes: Iterable[Change]) -> list[ForeignKey]:
@@ -414,8 +447,10 @@ def apply_plan(
         raise DataLossRefused(found.losses)
     check_temp_names(conn, planned.steps)
     needs = space_needed(conn, planned.steps)
+    analyzed = tables_with_statistics(conn)
     with tuned(conn, report.relax_secure_delete):
         execute(conn, planned.steps, report.steps, needs, report.rows)
+        reanalyze(conn, planned.steps, analyzed)
     verify(conn, target, options.exclude, options.version_table)
     compile_dependents(conn)
     unproven = [fk for fk in _added_foreign_keys(planned.changes) if fk not in found.proven]

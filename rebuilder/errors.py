@@ -307,3 +307,15 @@ class ForeignKeyMismatch(RebuilderError):
             "nor UNIQUE, so SQLite would reject every write; nothing was changed, make them unique "
             "in the models"
         )
+
+
+class SchemaEditsForbidden(RebuilderError):
+    """The connection refuses edits of ``sqlite_schema`` (SQLite's defensive mode).
+
+    `rebuilder.sync` catches it and plans again without schema edits.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this connection forbids editing sqlite_schema (defensive mode); nothing was changed"
+        )

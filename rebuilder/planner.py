@@ -30,7 +30,7 @@ from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.errors import ForeignKeyMismatch
 from rebuilder.guards import Guard
 from rebuilder.names import fold
-from rebuilder.schema import Check, Column, ForeignKey, Schema, Table
+from rebuilder.schema import Check, Column, ForeignKey, Index, Schema, Table
 from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, rename_columns
 from rebuilder.steps import (
     AddColumnStep,
@@ -164,17 +164,59 @@ def _fills(old: Table, new: Table) -> tuple[Fill, ...]:
     return tuple(fills)
 
 
-def _rebuild(old: Table, new: Table, changes: Sequence[Change], target: Schema, live: Schema) -> RebuildStep:
-    triggers = tuple(d.sql for d in live.dependents if d.type == "trigger" and d.table == old.key)
+def _unchanged_columns(old: Table, new: Table, fills: Sequence[Fill]) -> set[str]:
+    """Columns whose every stored value the copy carries over byte for byte."""
+    plain = {f.source for f in fills if f.source is not None and f.expr == quote(old.column(f.source).name)}  # type: ignore[union-attr]
+    found = set()
+    for key in plain:
+        before, after = old.column(key), new.column(key)
+        if before and after and after.generated is None and affinity(before.type) == affinity(after.type):
+            found.add(key)
+    return found
+
+
+def _reusable(
+    old: Table, new: Table, fills: Sequence[Fill], copy_rowid: bool, middle: Schema, target: Schema
+) -> tuple[Index, ...]:
+    """Indexes whose b-trees stay valid across the rebuild, so need not be built again.
+
+    An index holds its key values and each row's rowid. When every column it
+    reads is copied unchanged (same affinity, no fill expression) and every
+    rowid is kept, its entries are exactly what a new build would make.
+    """
+    same_rowids = copy_rowid or (new.rowid_alias is not None and new.rowid_alias == old.rowid_alias)
+    if old.without_rowid or new.without_rowid or not same_rowids:
+        return ()
+    unchanged = _unchanged_columns(old, new, fills)
+    before = {i.key: i for i in middle.indexes_of(old.name)}
+    reused = []
+    for index in target.indexes_of(new.name):
+        if before.get(index.key) != index:
+            continue
+        read = {k.expr for k in index.columns if not k.is_expression}
+        read |= {c for k in index.columns if k.is_expression for c in column_names(k.expr)}
+        read |= column_names(index.where) if index.where else set()
+        if read <= unchanged:
+            reused.append(index)
+    return tuple(reused)
+
+
+def _rebuild(
+    old: Table, new: Table, changes: Sequence[Change], target: Schema, middle: Schema, caps: Capabilities
+) -> RebuildStep:
+    dependents = tuple(d for d in middle.dependents if d.table == old.key and d.type in ("trigger", "index"))
     copy_rowid = not old.without_rowid and not new.without_rowid and new.rowid_alias is None
+    fills = _fills(old, new)
+    reused = _reusable(old, new, fills, copy_rowid, middle, target) if caps.writable_schema else ()
     return RebuildStep(
         old=old,
         new=new,
-        fills=_fills(old, new),
+        fills=fills,
         copy_rowid=copy_rowid,
-        indexes=target.indexes_of(new.name),
+        indexes=tuple(i for i in target.indexes_of(new.name) if i not in reused),
         reasons=tuple(str(c) for c in changes),
-        triggers=triggers,
+        dependents=dependents,
+        reused=reused,
     )
 
 
@@ -312,10 +354,10 @@ def _plan_tables(
         assert old is not None and new is not None
         natives = _natives(old, new, changes, middle, caps)
         in_place = natives is None and caps.writable_schema and can_edit_in_place(old, new, changes)
-        rebuild = _rebuild(old, new, changes, target, middle)
+        rebuild = _rebuild(old, new, changes, target, middle, caps)
         if in_place:
             found.edited.add(key)
-            found.steps.append(EditSchemaStep(old, new, rebuild.reasons, rebuild))
+            found.steps.append(EditSchemaStep(old, new, rebuild.reasons))
         elif natives is None:
             found.rebuilt.add(key)
             found.steps.append(rebuild)

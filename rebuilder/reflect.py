@@ -244,14 +244,18 @@ def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
     kept = [t for t in catalog.tables if not excluded(t.name, patterns)]
     pks = {fold(t.name): _primary_key(t) for t in kept}
     tables, indexes = [], []
+    protected = []
     for rows in kept:
         table, own = _table(rows, pks)
         tables.append(table)
         indexes.extend(i for i in own if not excluded(i.name, patterns))
+        protected.extend(
+            Dependent("index", i.name, i.table, i.sql) for i in own if excluded(i.name, patterns)
+        )
     return Schema(
         tables=tuple(sorted(tables, key=lambda t: t.key)),
         indexes=tuple(sorted(indexes, key=lambda i: i.key)),
-        dependents=catalog.dependents,
+        dependents=(*catalog.dependents, *protected),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from rebuilder.schema import Table
-from rebuilder.sqltext import literal, qualify_index, quote, rename_table_in_ddl
+from rebuilder.sqltext import literal, qualify_index, quote, rename_table_in_ddl, retarget_index
 from rebuilder.steps import (
     AddColumnStep,
     CreateIndexStep,
@@ -29,6 +29,13 @@ from rebuilder.steps import (
 )
 
 TEMP_PREFIX = "_rebuilder_new_"
+
+BUMP_SCHEMA_VERSION = "-- then PRAGMA schema_version = schema_version + 1"
+"""Stands for raising the schema cookie, which needs the live value: apply does it.
+
+Raising ``schema_version`` after editing ``sqlite_schema`` makes every
+connection, this one included, reload the schema.
+"""
 
 
 def temp_name(table: str) -> str:
@@ -133,6 +140,40 @@ def _sequence(step: RebuildStep, tmp: str) -> list[str]:
     ]
 
 
+def _move_indexes(step: RebuildStep, tmp: str) -> list[str]:
+    """Hand the reused index b-trees to the new table, in ``sqlite_schema``.
+
+    Each index row is written again (same root page, SQL naming the new
+    table), so that it comes after the new table's row, as schema loading
+    requires.
+    """
+    if not step.reused:
+        return []
+    statements = ["PRAGMA writable_schema = ON"]
+    for index in step.reused:
+        name = literal(index.name)
+        statements += [
+            f"INSERT INTO main.sqlite_schema (type, name, tbl_name, rootpage, sql) SELECT 'index', "
+            f"{name}, {literal(tmp)}, rootpage, {literal(retarget_index(index.sql, tmp))} "
+            f"FROM main.sqlite_schema WHERE type = 'index' AND name = {name} COLLATE NOCASE",
+            f"DELETE FROM main.sqlite_schema WHERE type = 'index' AND name = {name} COLLATE NOCASE "
+            f"AND tbl_name <> {literal(tmp)}",
+        ]
+    return [*statements, "PRAGMA writable_schema = OFF", BUMP_SCHEMA_VERSION]
+
+
+def _restore_index_sql(step: RebuildStep) -> list[str]:
+    """Put back each reused index's CREATE statement exactly as it was stored."""
+    if not step.reused:
+        return []
+    updates = [
+        f"UPDATE main.sqlite_schema SET sql = {literal(index.sql)} "
+        f"WHERE type = 'index' AND name = {literal(index.name)} COLLATE NOCASE"
+        for index in step.reused
+    ]
+    return ["PRAGMA writable_schema = ON", *updates, "PRAGMA writable_schema = OFF", BUMP_SCHEMA_VERSION]
+
+
 @render.register
 def _(step: RebuildStep) -> list[str]:
     tmp = temp_name(step.new.name)
@@ -140,24 +181,25 @@ def _(step: RebuildStep) -> list[str]:
         rename_table_in_ddl(step.new.sql, tmp),
         copy_sql(step),
         *_sequence(step, tmp),
+        *_move_indexes(step, tmp),
         f"DROP TABLE {_q(step.old.name)}",
         "PRAGMA legacy_alter_table = ON",
         f"ALTER TABLE {_q(tmp)} RENAME TO {quote(step.new.name)}",
         "PRAGMA legacy_alter_table = OFF",
+        *_restore_index_sql(step),
         *(qualify_index(index.sql) for index in step.indexes),
-        *step.triggers,
+        *(dependent.sql for dependent in step.dependents),
     ]
 
 
 @render.register
 def _(step: EditSchemaStep) -> list[str]:
-    # The schema cookie is bumped by apply (it needs the live value), which
-    # makes every connection, this one included, reload the schema.
     return [
         "PRAGMA writable_schema = ON",
         f"UPDATE main.sqlite_schema SET sql = {literal(step.new.sql)} "
         f"WHERE type = 'table' AND name = {literal(step.old.name)}",
         "PRAGMA writable_schema = OFF",
+        BUMP_SCHEMA_VERSION,
     ]
 
 

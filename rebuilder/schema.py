@@ -213,12 +213,12 @@ class Table:
 
 @dataclass(frozen=True)
 class Dependent:
-    """A trigger or view: carried along, never diffed or dropped.
+    """A trigger, a view, or an index ``--exclude`` protects: carried along, never diffed or dropped.
 
     Attributes:
-        type: ``"trigger"`` or ``"view"``.
+        type: ``"trigger"``, ``"view"`` or ``"index"``.
         name: Its name.
-        table: The table it is attached to (for a trigger), folded.
+        table: The table it is attached to (for a trigger or index), folded.
         sql: Its CREATE statement.
     """
 

@@ -367,3 +367,28 @@ def is_constant(sql: str) -> bool:
     while isinstance(tree, (exp.Paren, exp.Neg)):
         tree = tree.this
     return isinstance(tree, (exp.Literal, exp.Null, exp.Boolean))
+
+
+def retarget_index(sql: str, table: str) -> str:
+    """Return a CREATE INDEX statement for the same index on another table.
+
+    The table name after ``ON`` is replaced at its token position; the keys
+    and the WHERE clause stay exactly as written.
+    """
+    tokens = tokenize(sql)
+    on = next(i for i, t in enumerate(tokens) if t.token_type == TokenType.ON)
+    end = on + 1
+    while end + 1 < len(tokens) and tokens[end + 1].token_type == TokenType.DOT:
+        end += 2
+    return f"{sql[: tokens[on + 1].start]}{quote(table)}{sql[tokens[end].end + 1 :]}"
+
+
+def trigger_event(sql: str) -> str:
+    """Return ``INSERT``, ``UPDATE`` or ``DELETE``: what fires a CREATE TRIGGER statement."""
+    for token in tokenize(sql):
+        word = token.text.upper() if token.token_type != TokenType.IDENTIFIER else ""
+        if word in ("INSERT", "UPDATE", "DELETE"):
+            return word
+        if word == "ON":
+            break
+    return "INSERT"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rebuilder.schema import Column, Index, Table
+from rebuilder.schema import Column, Dependent, Index, Table
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,13 @@ class RebuildStep(Step):
         new: The table as the models declare it.
         fills: The copy map: each copied column and the expression filling it.
         copy_rowid: Whether the hidden rowid is copied too.
-        indexes: The indexes to recreate after the rename.
+        indexes: The indexes to build after the rename.
         reasons: Why a native ALTER cannot do it, for the plan.
-        triggers: The CREATE TRIGGER statements on the table, recreated last.
+        dependents: Triggers on the table, and indexes on it that ``--exclude``
+            protects, recreated last from their stored SQL.
+        reused: Indexes whose b-trees stay valid, because every value and
+            rowid they hold is copied unchanged: they are moved to the new
+            table instead of being built again.
     """
 
     old: Table
@@ -162,7 +166,8 @@ class RebuildStep(Step):
     copy_rowid: bool
     indexes: tuple[Index, ...]
     reasons: tuple[str, ...]
-    triggers: tuple[str, ...] = ()
+    dependents: tuple[Dependent, ...] = ()
+    reused: tuple[Index, ...] = ()
 
     @property
     def destructive(self) -> bool:  # noqa: D102
@@ -191,14 +196,11 @@ class EditSchemaStep(Step):
         old: The table as it is.
         new: The table as the models declare it.
         reasons: The changes, for the plan.
-        fallback: The rebuild to run instead if the connection forbids
-            schema edits (SQLite's defensive mode).
     """
 
     old: Table
     new: Table
     reasons: tuple[str, ...]
-    fallback: RebuildStep
 
     @property
     def subject(self) -> str | None:  # noqa: D102
