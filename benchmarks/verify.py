@@ -1,0 +1,192 @@
+"""Check a method's result against its source file, outside any timing.
+
+`expectations` reads the source once per size; `verify` then checks a result
+file and returns the problems found (an empty list means it verified):
+
+- the row count, and full per-column aggregates (count, sum of lengths, sums
+  weighted by id, so a value moved to another row is caught);
+- a seeded sample of ids compared value by value and type by type, ``score``
+  converted to an integer for the full change and left as text for the drop;
+- ``typeof(score)`` is ``'integer'`` wherever it is not NULL (full change);
+- the columns, with ``address`` gone and ``score`` of INTEGER affinity;
+- the three indexes with the same key columns and uniqueness (``index_xinfo``);
+- the FK ``city_id -> city(id)`` (full change) or none (drop only), and an
+  empty ``PRAGMA foreign_key_check``;
+- ``PRAGMA integrity_check`` (``quick_check`` on request) and ``city`` intact.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from models import INDEXES, KEPT_COLUMNS
+
+SAMPLE = 500
+
+
+def _text(col: str) -> list[str]:
+    return [
+        f"count({col})",
+        f"sum(length({col}))",
+        f"sum(unicode({col}))",
+        f"sum(unicode(substr({col}, -1)))",
+        f"sum((id % 1009) * length({col}))",
+        f"sum((id % 1013) * unicode(substr({col}, -2)))",
+    ]
+
+
+def _int(expr: str) -> list[str]:
+    return [f"count({expr})", f"sum({expr})", f"sum((id % 1009) * {expr})"]
+
+
+# score is compared as an integer on both sides: CAST in the source, where it is text.
+AGGREGATES = [
+    "count(*)",
+    "sum(id)",
+    *_text("name"),
+    *_text("email"),
+    *_int("CAST(score AS INTEGER)"),
+    *_int("city_id"),
+    *_text("created_at"),
+]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What every result must match, read from the source file."""
+
+    rows: int
+    aggregates: tuple[object, ...]
+    sample: dict[int, tuple[object, ...]]
+    cities: int
+
+
+def _ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def expectations(source: Path, seed: int) -> Expected:
+    """Read the aggregates and a seeded sample of rows from the source."""
+    conn = _ro(source)
+    try:
+        rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
+        aggregates = conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone()
+        top = conn.execute("SELECT max(id) FROM friend").fetchone()[0] or 0
+        rng = random.Random(seed * 7919 + rows)
+        ids = sorted({1, top, *(rng.randint(1, max(top, 1)) for _ in range(SAMPLE))})
+        cols = ", ".join(KEPT_COLUMNS)
+        sample = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ", ".join("?" for _ in part)
+            for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
+                sample[row[0]] = tuple(row)
+        cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
+    finally:
+        conn.close()
+    return Expected(rows, tuple(aggregates), sample, cities)
+
+
+def _indexes(conn: sqlite3.Connection) -> dict[tuple[tuple[str, ...], bool], str]:
+    found = {}
+    for _seq, name, unique, origin, _partial in conn.execute("PRAGMA index_list(friend)"):
+        if origin != "c":
+            continue
+        keys = [r for r in conn.execute(f'PRAGMA index_xinfo("{name}")') if r[5]]
+        cols = tuple(str(r[2]) for r in sorted(keys, key=lambda r: r[0]))
+        found[(cols, bool(unique))] = str(name)
+    return found
+
+
+def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True) -> list[str]:
+    """Return the problems with a result file; empty when it verified.
+
+    Args:
+        path: The result file.
+        expected: The source's expectations.
+        full: The full change (score INTEGER, FK added) rather than the drop alone.
+        integrity: Run ``PRAGMA integrity_check`` (which also proves every index
+            matches its table) rather than the cheaper ``quick_check``.
+    """
+    problems: list[str] = []
+    conn = _ro(path)
+    try:
+        info = conn.execute("PRAGMA table_info(friend)").fetchall()
+        columns = tuple(str(r[1]) for r in info)
+        if columns != KEPT_COLUMNS:
+            problems.append(f"columns are {columns}, expected {KEPT_COLUMNS}")
+        types = {str(r[1]): str(r[2]).upper() for r in info}
+        score_type = types.get("score", "")
+        if full and "INT" not in score_type:
+            problems.append(f"score is declared {score_type!r}, not INTEGER")
+        if not full and "CHAR" not in score_type:
+            problems.append(f"score is declared {score_type!r}, expected it unchanged")
+        if problems:
+            return problems
+        rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
+        if rows != expected.rows:
+            problems.append(f"{rows} rows, expected {expected.rows}")
+        aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
+        for expr, got, want in zip(AGGREGATES, aggregates, expected.aggregates, strict=True):
+            if got != want:
+                problems.append(f"aggregate {expr} is {got!r}, expected {want!r}")
+        kind = "integer" if full else "text"
+        wrong = conn.execute(
+            f"SELECT count(*) FROM friend WHERE score IS NOT NULL AND typeof(score) <> '{kind}'"
+        ).fetchone()[0]
+        if wrong:
+            problems.append(f"{wrong} non-NULL scores are not stored as {kind}")
+        problems += _sample(conn, expected, full)
+        problems += _schema(conn, full)
+        check = "integrity_check" if integrity else "quick_check"
+        result = [r[0] for r in conn.execute(f"PRAGMA {check}")]
+        if result != ["ok"]:
+            problems.append(f"{check}: {result[:3]}")
+        cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
+        if cities != expected.cities:
+            problems.append(f"city has {cities} rows, expected {expected.cities}")
+    finally:
+        conn.close()
+    return problems
+
+
+def _sample(conn: sqlite3.Connection, expected: Expected, full: bool) -> list[str]:
+    ids = sorted(expected.sample)
+    cols = ", ".join(KEPT_COLUMNS)
+    got: dict[int, tuple[object, ...]] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        marks = ", ".join("?" for _ in part)
+        for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
+            got[row[0]] = tuple(row)
+    problems = []
+    for i in ids:
+        want = list(expected.sample[i])
+        if full and want[3] is not None:
+            want[3] = int(str(want[3]))
+        have = got.get(i)
+        if have is None or list(have) != want or [type(v) for v in have] != [type(v) for v in want]:
+            problems.append(f"row id={i} is {have!r}, expected {tuple(want)!r}")
+            if len(problems) >= 3:
+                break
+    return problems
+
+
+def _schema(conn: sqlite3.Connection, full: bool) -> list[str]:
+    problems = []
+    indexes = _indexes(conn)
+    wanted = {(cols, unique) for cols, unique in INDEXES.values()}
+    if set(indexes) != wanted:
+        problems.append(f"indexes are {sorted(indexes)}, expected {sorted(wanted)}")
+    fks = [(str(r[3]), str(r[2]), r[4]) for r in conn.execute("PRAGMA foreign_key_list(friend)")]
+    if full and (len(fks) != 1 or fks[0][:2] != ("city_id", "city") or fks[0][2] not in ("id", None)):
+        problems.append(f"foreign keys are {fks}, expected city_id -> city(id)")
+    if not full and fks:
+        problems.append(f"foreign keys are {fks}, expected none")
+    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if orphans:
+        problems.append(f"foreign_key_check returned {len(orphans)} row(s), e.g. {orphans[:3]}")
+    return problems
