@@ -85,7 +85,7 @@ def test_unchanged_indexes_are_reused_and_stay_correct(tmp_path: Path, alias: bo
         )
         assert conn.execute(lower).fetchone() == by_scan
         key = "id" if alias else "code"
-        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE constraint failed: item.email"):
+        with pytest.raises(sqlite3.IntegrityError, match=r"UNIQUE constraint failed: item\.email"):
             conn.execute(f"INSERT INTO item ({key}, name, email, score) VALUES (99999, 'x', 'e1@x', 1)")
         assert conn.execute("SELECT typeof(score), count(*) FROM item GROUP BY 1").fetchall() == [
             ("integer", conn.execute("SELECT count(*) FROM item").fetchone()[0])
