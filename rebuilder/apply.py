@@ -116,11 +116,12 @@ def check_temp_names(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
         RebuilderError: Naming the table in the way.
     """
     names = {fold(temp_name(s.new.name)) for s in steps if isinstance(s, (RebuildStep, EditSchemaStep))}
-    for (name,) in conn.execute("SELECT name FROM main.sqlite_schema WHERE type = 'table'"):
+    for kind, name in conn.execute("SELECT type, name FROM main.sqlite_schema"):
         if fold(name) in names:
             raise RebuilderError(
-                f"a table named {name!r} already exists, and rebuilder needs that name for a rebuild; "
-                "nothing was changed, drop or rename that table (another tool may have left it)"
+                f"a {kind} named {name!r} already exists, and rebuilder needs that name to rebuild "
+                f"table {name[len(TEMP_PREFIX) :]!r}; nothing was changed, drop or rename that {kind} "
+                "(another tool may have left it)"
             )
 
 
@@ -255,6 +256,14 @@ def _statement(conn: sqlite3.Connection, step: Step, sql: str, needs: dict[str, 
         raise _failure(conn, step, exc, needs) from exc
 
 
+def _query(conn: sqlite3.Connection, step: Step, sql: str, needs: dict[str, int]) -> tuple[object, ...]:
+    """One row of a read the rebuild needs, with errors mapped like any statement's."""
+    try:
+        return tuple(conn.execute(sql).fetchone())
+    except sqlite3.DatabaseError as exc:
+        raise _failure(conn, step, exc, needs) from exc
+
+
 def _run(conn: sqlite3.Connection, step: Step, needs: dict[str, int], rows: RowProgress | None = None) -> int:
     statements = render(step)
     chunked = rows is not None and isinstance(step, RebuildStep) and not step.old.without_rowid
@@ -273,12 +282,12 @@ def _copy_in_chunks(
     """Copy a rowid table in rowid ranges, reporting rows copied, inside the same transaction."""
     source = f"main.{quote(step.old.name)}"
     rowid = rowid_name(step.old)
-    total = int(conn.execute(f"SELECT count(*) FROM {source}").fetchone()[0])
+    total = int(_query(conn, step, f"SELECT count(*) FROM {source}", needs)[0])
     if total <= CHUNK_ROWS:
         _statement(conn, step, copy_sql(step), needs)
         rows(step.new.name, total, total)
         return
-    low, high = conn.execute(f"SELECT min({rowid}), max({rowid}) FROM {source}").fetchone()
+    low, high = _query(conn, step, f"SELECT min({rowid}), max({rowid}) FROM {source}", needs)
     width = max(CHUNK_ROWS, (high - low) // 200 + 1)
     ranged, done = copy_sql(step, ranged=True), 0
     for start in range(low, high + 1, width):

@@ -8,6 +8,7 @@ usage errors.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -134,9 +135,16 @@ def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
     if target.path is None:
         return
     if vacuum:
-        conn = connect(target.path, readonly=False, timeout=30.0)
-        conn.execute("VACUUM")
-        conn.close()
+        try:
+            conn = connect(target.path, readonly=False, timeout=30.0)
+            try:
+                conn.execute("VACUUM")
+            finally:
+                conn.close()
+        except (sqlite3.Error, RebuilderError) as exc:
+            err.print(
+                Text.assemble(("warning: ", "yellow"), f"the sync is applied, but VACUUM failed: {exc}")
+            )
     after = target.path.stat().st_size
     grown = after - (before or 0)
     if before is not None and grown > 1_000_000:

@@ -125,8 +125,11 @@ def create_database(path: Path) -> None:
         conn.close()
         with suppress(FileExistsError):
             os.link(tmp, path)
-    except OSError as exc:
-        raise NotADatabase(str(path), f"it cannot be created ({exc.strerror or exc})") from exc
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RebuilderError(
+            f"cannot create the database {path} ({reason}); check that its directory is writable"
+        ) from exc
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()
@@ -171,45 +174,60 @@ def write_transaction(conn: sqlite3.Connection, label: str, timeout: float) -> I
     """Hold the write lock for the whole sync, with foreign keys off.
 
     ``PRAGMA foreign_keys=OFF`` is set before ``BEGIN IMMEDIATE`` and read
-    back, so no ON DELETE action can fire while tables are dropped. On success
-    the transaction commits; on any error it rolls back. Pragmas are restored
-    on every path.
+    back, so no ON DELETE action can fire while tables are dropped. The lock
+    is awaited for up to ``timeout`` seconds. Inside the transaction the busy
+    timeout is zero, so a page-cache spill that a reader blocks is skipped at
+    once instead of waiting each time; COMMIT is then retried until the same
+    deadline. On success the transaction commits; on any error it rolls back.
+    Pragmas are restored on every path.
 
     Raises:
         RebuilderError: If the connection is inside a transaction already.
-        DatabaseLocked: If the write lock cannot be had within ``timeout``.
+        DatabaseLocked: If the lock, or the commit, cannot be had by the deadline.
     """
     if conn.in_transaction:
         raise RebuilderError(
             "the connection is inside an open transaction, so foreign keys cannot be "
             "switched off safely; commit or roll back first"
         )
-    saved = {name: pragma(conn, name) for name in ("foreign_keys", "legacy_alter_table")}
+    saved = {name: pragma(conn, name) for name in ("foreign_keys", "legacy_alter_table", "busy_timeout")}
+    deadline = time.monotonic() + timeout
     try:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("PRAGMA legacy_alter_table = OFF")
         if pragma(conn, "foreign_keys") != 0:
             raise RebuilderError("foreign keys could not be switched off; nothing was changed")
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if _is_locked(exc):
                 raise DatabaseLocked(label, timeout) from exc
             raise
+        conn.execute("PRAGMA busy_timeout = 0")
         try:
             yield conn
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            _rollback(conn)
-            if _is_locked(exc):
-                raise DatabaseLocked(label, timeout) from exc
-            raise
+            _commit(conn, label, timeout, deadline)
         except BaseException:
             _rollback(conn)
             raise
     finally:
         for name, value in saved.items():
             conn.execute(f"PRAGMA {name} = {value}")
+
+
+def _commit(conn: sqlite3.Connection, label: str, timeout: float, deadline: float) -> None:
+    """COMMIT, retrying while readers hold the database, until the deadline."""
+    while True:
+        try:
+            conn.execute("COMMIT")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc) or not conn.in_transaction:
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseLocked(label, timeout) from exc
+            time.sleep(0.02)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -89,7 +89,7 @@ class DatabaseLocked(RebuilderError):
         self.path = path
         self.timeout = timeout
         super().__init__(
-            f"database {path} is locked by another writer (waited {timeout:g}s); "
+            f"database {path} is locked by another connection (waited {timeout:g}s); "
             "nothing was changed, try again when it is free or raise --timeout"
         )
 

@@ -434,14 +434,6 @@ def test_a_reader_outlasting_the_timeout_in_rollback_journal_mode_is_refused_unc
     assert rebuilder.check(models.v2, db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: in rollback-journal mode, a reader's SHARED lock makes every page-cache spill of a "
-        "rebuild larger than the cache wait the whole busy timeout before giving up on that spill, "
-        "so the sync fails only after many times --timeout (3 to 5 s for --timeout 0.5 on 100k rows)"
-    ),
-)
 def test_a_reader_blocking_a_large_rebuild_is_refused_within_the_timeout(
     tmp_path: Path, models: Models, reap: list[subprocess.Popen[str]]
 ) -> None:

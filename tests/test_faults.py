@@ -347,14 +347,6 @@ def test_a_checkpoint_that_fails_after_commit_is_not_a_failed_sync(
     assert rebuilder.check(models.v2, db) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: cli._report_growth runs VACUUM after the sync has committed, without catching "
-        "sqlite3 errors, so a VACUUM that fails (here: disk I/O error) exits 1 with a traceback "
-        "although the change was applied"
-    ),
-)
 def test_a_vacuum_that_fails_after_commit_is_not_a_failed_sync(
     wal_with_filler: tuple[Models, Path, dict[str, object]],
 ) -> None:
@@ -408,14 +400,6 @@ def test_a_table_holding_the_temporary_name_is_refused(
         f"CREATE INDEX {TEMP_PREFIX}big ON filler (body)",
     ],
     ids=["view", "index"],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: apply.check_temp_names looks at tables only; a view or index holding the temporary "
-        "name makes CREATE TABLE fail, and real_names() strips the prefix from SQLite's message, "
-        "so the refusal names a view or index 'big' that does not exist"
-    ),
 )
 def test_a_view_or_index_holding_the_temporary_name_is_refused_by_its_name(
     tmp_path: Path, goldens: dict[str, Path], ddl: str
@@ -553,14 +537,6 @@ def test_a_database_that_cannot_be_written_is_refused_unchanged(
     assert (state(db), db.read_bytes()) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: connect.create_database catches OSError only, but sqlite3.connect raises "
-        "sqlite3.OperationalError('unable to open database file') in a directory that cannot be "
-        "written, so creating a new database there ends in a traceback"
-    ),
-)
 def test_a_new_database_in_a_read_only_directory_is_refused_in_one_sentence(locked_down: Path) -> None:
     models = write_both(locked_down)
     locked_down.chmod(0o555)
