@@ -1,4 +1,4 @@
-# Two commands on a fresh machine with Python 3.11+:
+# Two commands on a fresh machine with Python 3.11+ and make:
 #   make demo   installs rebuilder into .venv and syncs the example models into demo.db
 #   make test   installs rebuilder with its test extras into .venv and runs the whole suite
 PYTHON ?= python3
@@ -12,7 +12,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -21,14 +29,18 @@ demo: $(VENV)/.installed
 	$(BIN)/rebuilder sync examples/models.py:Base demo.db
 	$(BIN)/rebuilder check examples/models.py:Base demo.db
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/bench_rebuild.py
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_rebuild.py --rows 100000 1000000 --rounds 3
+	$(BIN)/python benchmarks/bench_startup.py
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache
