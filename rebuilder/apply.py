@@ -68,39 +68,37 @@ class Findings:
     proven: frozenset[ForeignKey] = frozenset()
 
 
-def _counts(conn: sqlite3.Connection, source: str, batch: list[Guard]) -> list[int | None]:
-    """Count every guard's offending rows over one source in one scan (None: could not run)."""
-    sums = ", ".join(f"sum(CASE WHEN ({g.where}) THEN 1 ELSE 0 END)" for g in batch)
+def _count(conn: sqlite3.Connection, guard: Guard) -> int | None:
+    """Count a guard's offending rows (None: the query cannot run and the guard is optional).
+
+    Each guard is its own query, so SQLite can answer it from an index where
+    one fits (``email IS NULL`` from the index on email): measured faster than
+    folding all the guards over a table into one full scan.
+    """
     try:
-        row = conn.execute(f"SELECT {sums} FROM {source}").fetchone()
-        return [int(v or 0) for v in row]
+        return int(conn.execute(f"SELECT count(*) FROM {guard.source} WHERE {guard.where}").fetchone()[0])
     except sqlite3.OperationalError:
-        if len(batch) == 1:
-            if batch[0].optional:
-                return [None]
-            raise
-        return [n for g in batch for n in _counts(conn, source, [g])]
+        if guard.optional:
+            return None
+        raise
 
 
 def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> Findings:
-    """Run every guard, one scan per table, and return what they found."""
-    by_source: dict[str, list[Guard]] = {}
-    for guard in guards:
-        by_source.setdefault(guard.source, []).append(guard)
+    """Run every guard and return what they found."""
     losses: list[Loss] = []
     violations: list[Violation] = []
     proven: set[ForeignKey] = set()
-    for source, batch in by_source.items():
-        for guard, count in zip(batch, _counts(conn, source, batch), strict=True):
-            if count == 0 and guard.proves is not None:
-                proven.add(guard.proves)
-            if not count:
-                continue
-            samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall())
-            if guard.kind == LOSS:
-                losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
-            else:
-                violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
+    for guard in guards:
+        count = _count(conn, guard)
+        if count == 0 and guard.proves is not None:
+            proven.add(guard.proves)
+        if not count:
+            continue
+        samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall())
+        if guard.kind == LOSS:
+            losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
+        else:
+            violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
     return Findings(tuple(losses), tuple(violations), frozenset(proven))
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, TypeVar
 
 import typer
@@ -26,7 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 from rebuilder import api
-from rebuilder.connect import check_file, connect, resolve
+from rebuilder.connect import check_file, connect, resolve, unreadable
 from rebuilder.errors import DataLossRefused, RebuilderError
 from rebuilder.load import load_models
 from rebuilder.results import Plan
@@ -296,11 +297,20 @@ def check(
     raise typer.Exit(code)
 
 
-def _open_existing(database: str) -> object | None:
+@contextmanager
+def _existing(database: str) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection to an existing database, or None when there is no file."""
     target = resolve(database)
     if target.path is None or not check_file(target.path):
-        return None
-    return connect(target.path, readonly=True, timeout=5.0)
+        yield None
+        return
+    conn = connect(target.path, readonly=True, timeout=5.0)
+    try:
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise unreadable(target.label, exc) from exc
+    finally:
+        conn.close()
 
 
 @app.command()
@@ -312,12 +322,10 @@ def current(
     """Print the stored version, or nothing when there is none."""
 
     def action() -> None:
-        conn = _open_existing(database)
-        if conn is not None:
-            version = read_version(conn, version_table)  # type: ignore[arg-type]
-            conn.close()  # type: ignore[attr-defined]
-            if version:
-                out.print(version)
+        with _existing(database) as conn:
+            version = read_version(conn, version_table) if conn is not None else None
+        if version:
+            out.print(version, markup=False)
 
     _run(debug, action)
 
@@ -331,8 +339,8 @@ def history(
     """List the syncs applied, newest first, each with its version and time."""
 
     def action() -> None:
-        conn = _open_existing(database)
-        rows = read_history(conn, version_table) if conn is not None else []  # type: ignore[arg-type]
+        with _existing(database) as conn:
+            rows = read_history(conn, version_table) if conn is not None else []
         for version, applied_at, steps, summary in rows:
             out.print(f"{version}  {applied_at}  {steps} step(s)  {summary}", markup=False)
 

@@ -167,6 +167,7 @@ def orphans(
     parent: str | None,
     refs: list[str],
     key: str,
+    lookup: bool = False,
 ) -> Guard:
     """A FOREIGN KEY over rows whose parent does not exist.
 
@@ -178,11 +179,20 @@ def orphans(
         parent: The live name of the parent table, or None if it is new (empty).
         refs: The live names of the referenced columns.
         key: What to show of an orphaned row.
+        lookup: Whether ``NOT IN (SELECT ...)`` asks the same question as the
+            foreign key (one column, same affinity and collation on both
+            sides): SQLite then builds the parents' keys once and looks each
+            row up, several times faster than a correlated NOT EXISTS.
     """
     cols = [f"c.{quote(c)}" for c in columns]
     notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     missing = "1"
-    if parent is not None:
+    if parent is not None and lookup:
+        (ref,) = refs
+        missing = (
+            f"{cols[0]} NOT IN (SELECT {quote(ref)} FROM main.{quote(parent)} WHERE {quote(ref)} IS NOT NULL)"
+        )
+    elif parent is not None:
         match = " AND ".join(f"p.{quote(r)} = {c}" for r, c in zip(refs, cols, strict=True))
         missing = f"NOT EXISTS (SELECT 1 FROM main.{quote(parent)} AS p WHERE {match})"
     hint = "add the missing parent rows or clear the orphaned keys first"

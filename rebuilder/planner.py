@@ -427,14 +427,27 @@ def _fk_guards(changes: Sequence[Change], middle: Schema, origins: _Origins, edi
         if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
             table = middle.table(change.table)
             if table is not None:
-                guard = _orphans(change.constraint, table, origins, change.constraint.ref_table in new_tables)
+                guard = _orphans(
+                    change.constraint, table, origins, change.constraint.ref_table in new_tables, middle
+                )
                 found.append(replace(guard, optional=table.key not in edited))
     return found
 
 
-def _orphans(fk: ForeignKey, table: Table, origins: _Origins, parent_is_new: bool) -> Guard:
+def _same_matching(fk: ForeignKey, child: Table, parent: Table | None) -> bool:
+    """Whether a one-column key compares child and parent values alike (affinity, collation)."""
+    if parent is None or len(fk.columns) != 1:
+        return False
+    mine, theirs = child.column(fk.columns[0]), parent.column(fk.ref_columns[0])
+    if mine is None or theirs is None:
+        return False
+    return affinity(mine.type) == affinity(theirs.type) and mine.collate == theirs.collate
+
+
+def _orphans(fk: ForeignKey, table: Table, origins: _Origins, parent_is_new: bool, middle: Schema) -> Guard:
     columns = [origins.column(table.name, c) for c in fk.columns]
     parent = None if parent_is_new else origins.table(fk.ref_table)
     refs = [origins.column(fk.ref_table, c) for c in fk.ref_columns]
     live = origins.table(table.name)
-    return guards.orphans(fk, table.name, live, columns, parent, refs, guards.row_key(table))
+    lookup = _same_matching(fk, table, middle.table(fk.ref_table))
+    return guards.orphans(fk, table.name, live, columns, parent, refs, guards.row_key(table), lookup)

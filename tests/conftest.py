@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import MetaData
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +78,15 @@ def write_models(directory: Path, source: str, name: str = "models.py") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(source))
     return path
+
+
+def load_models_source(source: str, path: Path, attr: str = "metadata") -> MetaData:
+    """Run a models file's source (already written to ``path``) and return its MetaData."""
+    namespace: dict[str, object] = {}
+    exec(compile(source, str(path), "exec"), namespace)
+    found = namespace[attr]
+    assert isinstance(found, MetaData)
+    return found
 
 
 def rows(path: Path | str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, rows, side_files, snapshot, write_models
+from conftest import ROOT, Result, load_models_source, rows, side_files, snapshot, write_models
 from sqlalchemy import MetaData
 
 import rebuilder
@@ -117,14 +117,6 @@ def rounds(config: pytest.Config) -> int:
     return FULL_ROUNDS if "slow" in (config.getoption("markexpr", "") or "") else REDUCED_ROUNDS
 
 
-def load(source: str, path: Path) -> MetaData:
-    namespace: dict[str, object] = {}
-    exec(compile(source, str(path), "exec"), namespace)
-    metadata = namespace["metadata"]
-    assert isinstance(metadata, MetaData)
-    return metadata
-
-
 @dataclass(frozen=True)
 class Models:
     spec: str
@@ -140,7 +132,7 @@ class Models:
 def models(tmp_path: Path) -> Models:
     p1 = write_models(tmp_path, MODELS_V1, "models_v1.py")
     p2 = write_models(tmp_path, MODELS_V2, "models_v2.py")
-    return Models(f"{p2}:metadata", load(MODELS_V1, p1), load(MODELS_V2, p2))
+    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
 
 
 def build(path: Path, models: Models, mode: str, items: int = 5000) -> None:

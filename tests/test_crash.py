@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, quote, side_files, snapshot, write_models
+from conftest import ROOT, load_models_source, quote, side_files, snapshot, write_models
 from sqlalchemy import MetaData
 
 import rebuilder
@@ -102,14 +102,6 @@ def crash_kills(config: pytest.Config) -> int:
     return FULL_KILLS if _selected_slow(config) else REDUCED_KILLS
 
 
-def load(source: str, path: Path) -> MetaData:
-    namespace: dict[str, object] = {}
-    exec(compile(source, str(path), "exec"), namespace)
-    metadata = namespace["metadata"]
-    assert isinstance(metadata, MetaData)
-    return metadata
-
-
 @dataclass(frozen=True)
 class Models:
     spec: str
@@ -120,7 +112,7 @@ class Models:
 def write_both(directory: Path) -> Models:
     p1 = write_models(directory, MODELS_V1, "models_v1.py")
     p2 = write_models(directory, MODELS_V2, "models_v2.py")
-    return Models(f"{p2}:metadata", load(MODELS_V1, p1), load(MODELS_V2, p2))
+    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
 
 
 def build(path: Path, models: Models, n: int, mode: str) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, rows, side_files, snapshot, write_models
+from conftest import ROOT, Result, load_models_source, rows, side_files, snapshot, write_models
 from sqlalchemy import MetaData
 
 import rebuilder
@@ -68,14 +68,6 @@ assert MODELS_V2 != MODELS_V1
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
 
 
-def load(source: str, path: Path) -> MetaData:
-    namespace: dict[str, object] = {}
-    exec(compile(source, str(path), "exec"), namespace)
-    metadata = namespace["metadata"]
-    assert isinstance(metadata, MetaData)
-    return metadata
-
-
 @dataclass(frozen=True)
 class Models:
     spec: str
@@ -88,7 +80,7 @@ def write_both(directory: Path) -> Models:
     p2 = write_models(directory, MODELS_V2, "models_v2.py")
     os.chmod(p1, 0o644)
     os.chmod(p2, 0o644)
-    return Models(f"{p2}:metadata", load(MODELS_V1, p1), load(MODELS_V2, p2))
+    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
 
 
 def build(path: Path, models: Models, mode: str = "delete", n: int = 20_000, filler: int = 0) -> None:
