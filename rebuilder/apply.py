@@ -415,6 +415,18 @@ def _fk_tables(changes: Iterable[Change], unproven: list[ForeignKey]) -> set[str
     return names
 
 
+def _filled_foreign_keys(steps: Sequence[Step]) -> list[tuple[str, ForeignKey]]:
+    """Existing foreign keys over columns a rebuild fills with a default: the fill may orphan rows."""
+    found = []
+    for step in steps:
+        if isinstance(step, RebuildStep):
+            filled = {
+                fold(f.column) for f in step.fills if f.source is not None and f.expr.startswith("COALESCE(")
+            }
+            found += [(step.new.name, fk) for fk in step.new.foreign_keys if filled & set(fk.columns)]
+    return found
+
+
 @dataclass(frozen=True)
 class Reporters:
     """How a sync reports and tunes itself while applying.
@@ -461,6 +473,8 @@ def apply_plan(
     verify(conn, target, options.exclude, options.version_table)
     compile_dependents(conn)
     unproven = [fk for fk in _added_foreign_keys(planned.changes) if fk not in found.proven]
-    orphans = check_foreign_keys(conn, _fk_tables(planned.changes, unproven), unproven)
+    filled = _filled_foreign_keys(planned.steps)
+    tables = _fk_tables(planned.changes, unproven) | {table for table, _ in filled}
+    orphans = check_foreign_keys(conn, tables, unproven + [fk for _, fk in filled])
     if orphans:
         raise ConstraintViolated(orphans)

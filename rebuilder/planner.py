@@ -426,7 +426,10 @@ def _fk_guards(changes: Sequence[Change], middle: Schema, origins: _Origins, edi
     for change in changes:
         if isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey):
             table = middle.table(change.table)
-            if table is not None:
+            # A new column's values are not in the live table yet (another
+            # column may even hold its name until a rename): COMMIT's
+            # foreign_key_check proves that key instead.
+            if table is not None and all(table.column(c) is not None for c in change.constraint.columns):
                 guard = _orphans(
                     change.constraint, table, origins, change.constraint.ref_table in new_tables, middle
                 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from rebuilder.schema import Table
-from rebuilder.sqltext import literal, qualify_index, quote, rename_table_in_ddl, retarget_index
+from rebuilder.sqltext import is_constant, literal, qualify_index, quote, rename_table_in_ddl, retarget_index
 from rebuilder.steps import (
     AddColumnStep,
     CreateIndexStep,
@@ -192,9 +192,33 @@ def _(step: RebuildStep) -> list[str]:
     ]
 
 
+def _materialize_defaults(step: EditSchemaStep) -> list[str]:
+    """Write out values that rows may only read from a column's DEFAULT.
+
+    A row stored before ``ALTER TABLE ADD COLUMN`` has no value for the new
+    column: SQLite reads the column's current DEFAULT instead. Before the
+    DEFAULT changes in place, every row whose value equals the old default is
+    written again with that value, so it keeps reading what it read before.
+    Only constant defaults can stand in for missing values (ADD COLUMN
+    accepts no other), so only those are written out.
+    """
+    statements = []
+    for new in step.new.columns:
+        old = step.old.column(new.name)
+        if old is None or old.default == new.default or old.generated is not None:
+            continue
+        value = old.default if old.default is not None else "NULL"
+        if old.default is not None and not is_constant(old.default):
+            continue
+        column = quote(old.name)
+        statements.append(f"UPDATE {_q(step.old.name)} SET {column} = {value} WHERE {column} IS {value}")
+    return statements
+
+
 @render.register
 def _(step: EditSchemaStep) -> list[str]:
     return [
+        *_materialize_defaults(step),
         "PRAGMA writable_schema = ON",
         f"UPDATE main.sqlite_schema SET sql = {literal(step.new.sql)} "
         f"WHERE type = 'table' AND name = {literal(step.old.name)}",

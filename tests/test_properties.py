@@ -458,25 +458,6 @@ def outside_the_model(old: Desc, new: Desc) -> bool:
 # Each has an explicit xfail(strict=True) regression test at the end of this file.
 
 
-def bug_default_change_rereads_old_rows(old: Desc, new: Desc, data: Data, inserted: frozenset[int]) -> bool:
-    """BUG: a changed server default of a column added after its table had rows rewrites them.
-
-    Rows stored before ``ALTER TABLE ADD COLUMN`` have no field for the column, and
-    SQLite reads the column's DEFAULT for them. Editing the table in place
-    (bab4b93) changes that DEFAULT in the schema, and with it those rows' values:
-    NULL becomes the new default, the old default becomes NULL or the new one.
-    """
-    for t in new.tables:
-        before = old.table(t.uid)
-        if before is None or not data[t.uid]:
-            continue
-        for c in t.columns:
-            src = before.col(c.uid)
-            if src is not None and c.uid not in inserted and src.default != c.default:
-                return True
-    return False
-
-
 def bug_default_fill_violation_is_sync_failed(old: Desc, new: Desc, data: Data) -> bool:
     """BUG: a default filled into existing rows that breaks a UNIQUE or CHECK is caught by the copy only.
 
@@ -505,25 +486,6 @@ def bug_default_fill_violation_is_sync_failed(old: Desc, new: Desc, data: Data) 
     return False
 
 
-def bug_fill_orphans_existing_foreign_key(old: Desc, new: Desc, data: Data) -> bool:
-    """BUG: a NOT NULL fill that orphans rows under a foreign key the table already had is applied.
-
-    Making a nullable FK column NOT NULL fills its NULLs with the server default; when
-    no parent has that key, rebuilder applies the step anyway (foreign_key_check only
-    refuses orphans under keys the sync adds, and logs the rest). Used on refused steps.
-    """
-    for b in violations(new, project(old, new, data)):
-        before, table = old.table(b.table), new.table(b.table)
-        if b.kind != "foreign key" or before is None or table is None:
-            continue
-        column, src = table.col(b.columns[0]), before.col(b.columns[0])
-        if column is None or src is None or src.fk is None or column.fk is None:
-            continue
-        if src.fk.table == column.fk.table and src.nullable and not column.nullable:
-            return True
-    return False
-
-
 def bug_rename_into_vacated_column_name(old: Desc, new: Desc, data: Data, inserted: frozenset[int]) -> bool:
     """BUG: a column renamed to a name another column gives up in the same sync.
 
@@ -533,31 +495,8 @@ def bug_rename_into_vacated_column_name(old: Desc, new: Desc, data: Data, insert
     return "column renamed into vacated" in name_reuse(old, new)
 
 
-def bug_new_foreign_key_column_takes_renamed_name(
-    old: Desc, new: Desc, data: Data, inserted: frozenset[int]
-) -> bool:
-    """BUG: the orphan guard of a new FK column checks the live column that had its name.
-
-    When the new column takes the name of a column renamed away in the same sync,
-    the guard maps the name back to the live table, where it is still the old
-    column, so that column's values are reported as orphans.
-    """
-    for t in new.tables:
-        before = old.table(t.uid)
-        if before is None or not data[t.uid]:
-            continue
-        old_names = {fold(c.name) for c in before.columns}
-        if any(
-            c.fk is not None and before.col(c.uid) is None and fold(c.name) in old_names for c in t.columns
-        ):
-            return True
-    return False
-
-
 KNOWN_BUGS: tuple[Callable[[Desc, Desc, Data, frozenset[int]], bool], ...] = (
-    bug_default_change_rereads_old_rows,
     bug_rename_into_vacated_column_name,
-    bug_new_foreign_key_column_takes_renamed_name,
 )
 
 
@@ -713,8 +652,6 @@ class Gen:
                 break
         by_new_name = d(st.booleans())
         version = version_of(old, draft, data, by_new_name)
-        if refused is not None and bug_fill_orphans_existing_foreign_key(old, refused, data):
-            refused = None if "bug_fill_orphans_existing_foreign_key" not in UNAVOIDED else refused
         if refused is not None:
             lenient = bug_default_fill_violation_is_sync_failed(old, refused, data)
             lenient = lenient and "bug_default_fill_violation_is_sync_failed" not in UNAVOIDED
@@ -1351,11 +1288,6 @@ def test_regression_rename_into_a_name_vacated_in_the_same_sync(
     assert rows(db, f'SELECT id, {names} FROM "order" ORDER BY id') == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: editing a table in place changes the DEFAULT that SQLite reads for rows stored "
-    "before the column was added, so their values silently change (NULL -> 'x', 'x' -> NULL)",
-)
 @pytest.mark.parametrize(
     ("v2_default", "v3_default", "stored"),
     [
@@ -1453,11 +1385,6 @@ def test_regression_not_null_fill_breaking_unique_is_a_violation(tmp_path: Path)
     assert snapshot(db) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: making a nullable FK column NOT NULL fills its NULLs with the server default even "
-    "when no parent row has that key; the sync applies it, leaving orphans (only a logged warning)",
-)
 def test_regression_not_null_fill_creating_orphans_is_a_violation(tmp_path: Path) -> None:
     def models(nullable: bool) -> sa.MetaData:
         md = sa.MetaData()
@@ -1481,11 +1408,6 @@ def test_regression_not_null_fill_creating_orphans_is_a_violation(tmp_path: Path
     assert rows(db, "PRAGMA foreign_key_check") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a new FK column taking the name of a column renamed away in the same sync gets its "
-    "orphan guard run on the old column (still under that name in the live table), and is refused",
-)
 def test_regression_new_foreign_key_column_taking_a_renamed_name(tmp_path: Path) -> None:
     def models(renamed: bool) -> sa.MetaData:
         md = sa.MetaData()
