@@ -363,7 +363,9 @@ def test_sigkill_mid_rebuild_leaves_old_or_new(
 def test_ctrl_c_mid_rebuild_rolls_back_and_exits_130(
     tmp_path: Path, mode: str, request: pytest.FixtureRequest, reap: list[subprocess.Popen[str]]
 ) -> None:
-    n = crash_rows(request.config)
+    # Three times the crash size: rebuilds are fast (unchanged indexes are
+    # reused), and the signal must land while the copy still has work to do.
+    n = 3 * crash_rows(request.config)
     models = write_both(tmp_path)
     db = tmp_path / "app.db"
     build(db, models, n, mode)
