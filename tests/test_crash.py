@@ -202,6 +202,12 @@ def temp_tables(path: Path) -> list[str]:
         conn.close()
 
 
+def _default_sigint() -> None:
+    # A shell that runs a job in the background ignores SIGINT for it, and the
+    # child inherits that; Ctrl-C at a terminal is never ignored, so undo it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sync(models: Models, db: Path, *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "rebuilder", "sync", models.spec, str(db), "--no-progress", *flags],
@@ -210,6 +216,7 @@ def start_sync(models: Models, db: Path, *flags: str) -> subprocess.Popen[str]:
         text=True,
         env=ENV,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
 
