@@ -264,8 +264,8 @@ def plan(
             timeout=timeout,
         )
         if sql:
-            for statement in shown.sql:
-                out.print(statement.rstrip() + ";", markup=False)
+            # Written as is: rich would expand the DDL's tabs.
+            sys.stdout.write("".join(statement.rstrip() + ";\n" for statement in shown.sql))
         else:
             _print_plan(shown)
 
