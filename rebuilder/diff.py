@@ -81,7 +81,32 @@ def resolve_renames(
         if target_t.column(new) is None:
             raise RenameNotFound(text, f"the model of {target_t.name!r} has no column {new!r}")
         column_renames.append(RenameColumn(target_t.name, live_t.column(old).name, target_t.column(new).name))  # type: ignore[union-attr]
-    return Renames(tuple(table_renames), tuple(column_renames))
+    return Renames(tuple(table_renames), tuple(column_renames) + _displaced(live, by_new, column_renames))
+
+
+REPLACED = " (replaced)"
+"""Marks a live column whose name a rename gives to another column: it is then dropped."""
+
+
+def _displaced(
+    live: Schema, by_new: Mapping[str, str], renames: list[RenameColumn]
+) -> tuple[RenameColumn, ...]:
+    """Renames that move columns out of the way of other renames.
+
+    When ``y`` is renamed to ``x`` while the live ``x`` is dropped, the live
+    ``x`` is renamed (in the planned schema only) to ``x (replaced)``, so
+    that the names stay distinct; it is then dropped like any column the
+    models lack. Such tables are rebuilt with the renames in the copy map.
+    """
+    found = []
+    for table in {fold(r.table) for r in renames}:
+        mine = [r for r in renames if fold(r.table) == table]
+        targets, sources = {fold(r.new) for r in mine}, {fold(r.old) for r in mine}
+        live_t = live.table(by_new.get(table, table))
+        for column in live_t.columns if live_t else ():
+            if column.key in targets and column.key not in sources:
+                found.append(RenameColumn(mine[0].table, column.name, column.name + REPLACED))
+    return tuple(found)
 
 
 # --- the live schema as it looks after the renames (pure) -------------------

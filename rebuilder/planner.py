@@ -151,13 +151,14 @@ def can_edit_in_place(old: Table, new: Table, changes: Sequence[Change]) -> bool
     return True
 
 
-def _fills(old: Table, new: Table) -> tuple[Fill, ...]:
+def _fills(old: Table, new: Table, live_names: dict[str, str]) -> tuple[Fill, ...]:
+    """The copy map; ``live_names`` maps renamed columns to the names the live table still has."""
     fills = []
     for col in new.columns:
         src = old.column(col.name)
         if col.generated is not None or src is None or src.generated is not None:
             continue
-        expr = quote(src.name)
+        expr = quote(live_names.get(src.key, src.name))
         if col.notnull and not src.notnull and col.default is not None:
             expr = f"COALESCE({expr}, {col.default})"
         fills.append(Fill(col.name, expr, src.key))
@@ -202,11 +203,17 @@ def _reusable(
 
 
 def _rebuild(
-    old: Table, new: Table, changes: Sequence[Change], target: Schema, middle: Schema, caps: Capabilities
+    old: Table,
+    new: Table,
+    changes: Sequence[Change],
+    target: Schema,
+    middle: Schema,
+    caps: Capabilities,
+    live_names: dict[str, str] | None = None,
 ) -> RebuildStep:
     dependents = tuple(d for d in middle.dependents if d.table == old.key and d.type in ("trigger", "index"))
     copy_rowid = not old.without_rowid and not new.without_rowid and new.rowid_alias is None
-    fills = _fills(old, new)
+    fills = _fills(old, new, live_names or {})
     reused = _reusable(old, new, fills, copy_rowid, middle, target) if caps.writable_schema else ()
     return RebuildStep(
         old=old,
@@ -344,17 +351,45 @@ class _Tables:
     edited: set[str]
 
 
+def tangled(renames: Renames, live: Schema) -> set[str]:
+    """Tables whose column renames cannot run one by one (a name passes between columns).
+
+    Their renames go into the rebuild's copy map instead of ``RENAME COLUMN``.
+    """
+    found = set()
+    for rename in renames.columns:
+        table = fold(rename.table)
+        olds = {fold(r.old) for r in renames.columns if fold(r.table) == table}
+        if fold(rename.new) in olds:
+            found.add(table)
+    return found
+
+
 def _plan_tables(
-    by_table: dict[str, list[Change]], middle: Schema, target: Schema, origins: _Origins, caps: Capabilities
+    by_table: dict[str, list[Change]],
+    middle: Schema,
+    target: Schema,
+    origins: _Origins,
+    caps: Capabilities,
+    folded: set[str],
 ) -> _Tables:
     """Decide, per changed table: native ALTERs, an in-place edit, or one rebuild."""
     found = _Tables([], [], set(), set())
     for key, changes in sorted(by_table.items()):
         old, new = middle.table(key), target.table(key)
         assert old is not None and new is not None
-        natives = _natives(old, new, changes, middle, caps)
-        in_place = natives is None and caps.writable_schema and can_edit_in_place(old, new, changes)
-        rebuild = _rebuild(old, new, changes, target, middle, caps)
+        natives = None if key in folded else _natives(old, new, changes, middle, caps)
+        in_place = (
+            natives is None
+            and key not in folded
+            and caps.writable_schema
+            and can_edit_in_place(old, new, changes)
+        )
+        live_names = origins.columns(new.name) if key in folded else {}
+        rebuild = _rebuild(old, new, changes, target, middle, caps, live_names)
+        if key in folded:
+            renamed = [f"rename column {new.name}.{o} to {n}" for n, o in sorted(live_names.items())]
+            rebuild = replace(rebuild, reasons=(*renamed, *rebuild.reasons))
         if in_place:
             found.edited.add(key)
             found.steps.append(EditSchemaStep(old, new, rebuild.reasons))
@@ -395,12 +430,15 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     changes = diff(middle, target)
     origins = _Origins(renames)
     by_table = _by_table(changes)
-    tables = _plan_tables(by_table, middle, target, origins, caps)
+    folded = tangled(renames, live)
+    for key in folded:
+        by_table.setdefault(key, [])
+    tables = _plan_tables(by_table, middle, target, origins, caps, folded)
     created = [c.table for c in changes if isinstance(c, CreateTable)]
     dropped = [c.table for c in changes if isinstance(c, DropTable)]
     skip = tables.rebuilt | {t.key for t in dropped}
     steps: list[Step] = [RenameTableStep(r.old, r.new) for r in renames.tables]
-    steps += [RenameColumnStep(r.table, r.old, r.new) for r in renames.columns]
+    steps += [RenameColumnStep(r.table, r.old, r.new) for r in renames.columns if fold(r.table) not in folded]
     steps += [
         DropIndexStep(c.index) for c in changes if isinstance(c, DropIndex) and c.index.table not in skip
     ]

@@ -486,18 +486,7 @@ def bug_default_fill_violation_is_sync_failed(old: Desc, new: Desc, data: Data) 
     return False
 
 
-def bug_rename_into_vacated_column_name(old: Desc, new: Desc, data: Data, inserted: frozenset[int]) -> bool:
-    """BUG: a column renamed to a name another column gives up in the same sync.
-
-    (Dropped, or itself renamed away: a chain or a swap.) Each rename runs in the
-    order given, before drops, so SQLite fails with "duplicate column name".
-    """
-    return "column renamed into vacated" in name_reuse(old, new)
-
-
-KNOWN_BUGS: tuple[Callable[[Desc, Desc, Data, frozenset[int]], bool], ...] = (
-    bug_rename_into_vacated_column_name,
-)
+KNOWN_BUGS: tuple[Callable[[Desc, Desc, Data, frozenset[int]], bool], ...] = ()
 
 
 UNAVOIDED = set(os.environ.get("REBUILDER_PROPERTY_UNAVOID", "").split(","))
@@ -1246,12 +1235,6 @@ def _order_v1(md: sa.MetaData) -> sa.Table:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a column renamed to a name another column gives up in the same sync (dropped, or "
-    "renamed away itself) fails: each rename runs first, in the order given, and SQLite says "
-    '"duplicate column name"',
-)
 @pytest.mark.parametrize(
     ("columns", "renames", "expected"),
     [
