@@ -133,24 +133,37 @@ def not_null(table: str, old_table: str, column: str, key: str, new: bool) -> Gu
 
 
 def unique(
-    table: str, old_table: str, columns: tuple[str, ...], what: str, collations: tuple[str | None, ...] = ()
+    table: str,
+    old_table: str,
+    keys: tuple[str, ...],
+    what: str,
+    collations: tuple[str | None, ...] = (),
+    hint: str = "remove the duplicates first",
 ) -> Guard:
     """UNIQUE over duplicate values (NULLs are distinct, as in SQLite).
 
-    Values are grouped under the collation each column will have, so that
-    ``'A'`` and ``'a'`` count as duplicates under a new NOCASE. Each
-    offending row of this guard is one group of duplicates.
+    Args:
+        table: The real table, as the models name it.
+        old_table: Its live name.
+        keys: SQL for each key over the live table: a quoted column, or what
+            the copy will fill the new column with (a default, a COALESCE).
+        what: The constraint, for the message.
+        collations: The collation each key will have, so that ``'A'`` and
+            ``'a'`` count as duplicates under a new NOCASE.
+        hint: The way out.
+
+    Each offending row of this guard is one group of duplicates.
     """
-    keys = [
-        quote(c) + (f" COLLATE {coll}" if coll else "")
-        for c, coll in zip(columns, collations or (None,) * len(columns), strict=True)
+    grouped = [
+        f"({k})" + (f" COLLATE {coll}" if coll else "")
+        for k, coll in zip(keys, collations or (None,) * len(keys), strict=True)
     ]
-    cols = ", ".join(keys)
-    notnull = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    cols = ", ".join(grouped)
+    notnull = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
     dupes = (
         f"(SELECT {cols} FROM main.{quote(old_table)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
     )
-    return Guard(VIOLATION, table, None, what, dupes, "1", "*", "remove the duplicates first", optional=True)
+    return Guard(VIOLATION, table, None, what, dupes, "1", "*", hint, optional=True)
 
 
 def check(table: str, old_table: str, expr: str, key: str, what: str) -> Guard:

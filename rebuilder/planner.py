@@ -255,7 +255,7 @@ def _table_guards(
         elif isinstance(change, AddConstraint) and rebuilt:
             found.extend(_constraint_guards(change.constraint, old, new, live, cols, key))
     if rebuilt:
-        found.extend(_unique_guards(old, new, live, cols))
+        found.extend(_unique_guards(old, new, live, _fills(old, new, cols)))
     # Editing in place validates nothing itself: the guards are the proof.
     return [replace(g, optional=False) for g in found] if strict else found
 
@@ -282,19 +282,34 @@ def _constraint_guards(
     return []
 
 
-def _unique_guards(old: Table, new: Table, live: str, cols: dict[str, str]) -> list[Guard]:
-    """Guard every UNIQUE that is new, or whose columns change collation, on a rebuilt table."""
+def _unique_guards(old: Table, new: Table, live: str, fills: Sequence[Fill]) -> list[Guard]:
+    """Guard every UNIQUE a rebuild's copy could break: new ones, new collations, filled values.
+
+    Each key is what the copy writes: the old column, a COALESCE fill, or a
+    new column's default. A new column with no default is all NULL, which
+    UNIQUE allows.
+    """
     found = []
-    existing = {c.key for c in old.columns if c.generated is None}
+    filled = {fold(f.column): f for f in fills}
     for unique in new.uniques:
-        if not set(unique.columns) <= existing:
+        keys = [_key_sql(new, filled, c) for c in unique.columns]
+        if any(k is None for k in keys):
             continue
         collations = tuple(_collation(new, c) for c in unique.columns)
-        if unique in old.uniques and collations == tuple(_collation(old, c) for c in unique.columns):
+        plain = all(filled.get(c) and filled[c].expr == quote(filled[c].column) for c in unique.columns)
+        same = collations == tuple(_collation(old, c) for c in unique.columns)
+        if unique in old.uniques and same and plain:
             continue
-        names = tuple(cols.get(c, c) for c in unique.columns)
-        found.append(guards.unique(new.name, live, names, unique.describe(), collations))
+        hint = "remove the duplicates first (a server_default fills every existing row with one value)"
+        found.append(guards.unique(new.name, live, tuple(keys), unique.describe(), collations, hint))  # type: ignore[arg-type]
     return found
+
+
+def _key_sql(new: Table, filled: dict[str, Fill], column: str) -> str | None:
+    if column in filled:
+        return filled[column].expr
+    col = new.column(column)
+    return col.default if col is not None and col.generated is None else None
 
 
 def _collation(table: Table, column: str) -> str | None:
@@ -311,7 +326,7 @@ def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> l
         return []
     if not {k.expr for k in index.columns} <= {c.key for c in table.columns}:
         return []
-    names = tuple(origins.column(table.name, k.expr) for k in index.columns)
+    names = tuple(quote(origins.column(table.name, k.expr)) for k in index.columns)
     collations = tuple(k.collate for k in index.columns)
     live = origins.table(table.name)
     return [guards.unique(table.name, live, names, f"unique index {index.name}", collations)]
