@@ -43,21 +43,63 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 
-Models = Annotated[str, typer.Argument(help="The models: pkg.module:Base or path/to/models.py:Base.")]
-Database = Annotated[str, typer.Argument(help="The SQLite file (created if missing) or a sqlite:/// URL.")]
+Models = Annotated[
+    str, typer.Argument(metavar="MODELS", help="The models: pkg.module:Base or path/to/models.py:Base.")
+]
+Database = Annotated[
+    str, typer.Argument(metavar="DATABASE", help="The SQLite file (created if missing) or a sqlite:/// URL.")
+]
 Renames = Annotated[
-    list[str] | None, typer.Option("--rename", help="Rename a column: TABLE.OLD=NEW (repeatable).")
+    list[str] | None,
+    typer.Option("--rename", metavar="TABLE.OLD=NEW", help="Rename a column: TABLE.OLD=NEW (repeatable)."),
 ]
 TableRenames = Annotated[
-    list[str] | None, typer.Option("--rename-table", help="Rename a table: OLD=NEW (repeatable).")
+    list[str] | None,
+    typer.Option("--rename-table", metavar="OLD=NEW", help="Rename a table: OLD=NEW (repeatable)."),
 ]
 Exclude = Annotated[
     list[str] | None,
-    typer.Option("--exclude", help="Leave tables and indexes matching this glob alone (repeatable)."),
+    typer.Option(
+        "--exclude", metavar="PATTERN", help="Leave tables and indexes matching this glob alone (repeatable)."
+    ),
 ]
-VersionTable = Annotated[str, typer.Option("--version-table", help="Name of the version table.")]
-Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for another writer's lock.")]
+VersionTable = Annotated[
+    str, typer.Option("--version-table", metavar="NAME", help="Name of the version table.")
+]
+Timeout = Annotated[
+    float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for another connection's lock.")
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the SQL as it runs.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the data-loss prompt.")]
+AllowDataLoss = Annotated[
+    bool,
+    typer.Option(
+        "--allow-data-loss",
+        help=(
+            "Apply steps that destroy stored values: dropping tables with rows, dropping "
+            "columns with values, type changes that alter values (kept as SQLite stores them)."
+        ),
+    ),
+]
+NoProgress = Annotated[
+    bool, typer.Option("--no-progress", help="No progress bar (there is none when not at a terminal).")
+]
+RelaxSecureDelete = Annotated[
+    bool,
+    typer.Option(
+        "--relax-secure-delete",
+        help=(
+            "Faster rebuilds: free the old table's pages without zeroing them (PRAGMA "
+            "secure_delete=OFF for this sync only). Security trade-off: the old rows' bytes stay "
+            "readable in the file's free pages until reused or VACUUMed; do not use it when "
+            "deleted data must not be recoverable from the file."
+        ),
+    ),
+]
+Vacuum = Annotated[
+    bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
+]
 
 
 def _run(debug: bool, action: Callable[[], T]) -> T:
@@ -157,43 +199,17 @@ def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
 def sync(
     models: Models,
     database: Database,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")
-    ] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the data-loss prompt.")] = False,
-    allow_data_loss: Annotated[
-        bool,
-        typer.Option(
-            "--allow-data-loss",
-            help=(
-                "Apply steps that destroy stored values: dropping tables with rows, dropping "
-                "columns with values, type changes that alter values (kept as SQLite stores them)."
-            ),
-        ),
-    ] = False,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    allow_data_loss: AllowDataLoss = False,
     rename: Renames = None,
     rename_table: TableRenames = None,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
-    no_progress: Annotated[
-        bool, typer.Option("--no-progress", help="No progress bar (there is none when not at a terminal).")
-    ] = False,
-    relax_secure_delete: Annotated[
-        bool,
-        typer.Option(
-            "--relax-secure-delete",
-            help=(
-                "Faster rebuilds: free the old table's pages without zeroing them (PRAGMA "
-                "secure_delete=OFF for this sync only). Security trade-off: the old rows' bytes stay "
-                "readable in the file's free pages until reused or VACUUMed; do not use it when "
-                "deleted data must not be recoverable from the file."
-            ),
-        ),
-    ] = False,
-    vacuum: Annotated[
-        bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
-    ] = False,
+    no_progress: NoProgress = False,
+    relax_secure_delete: RelaxSecureDelete = False,
+    vacuum: Vacuum = False,
     debug: Debug = False,
 ) -> None:
     """Apply the models to the database in one transaction."""
