@@ -22,15 +22,14 @@ The path benchmark (``bench_paths.py``) adds changes that need no copy at all:
   ``renames=["friend.address=street"]``), for ``ALTER TABLE RENAME COLUMN``.
 
 Each is its own declarative Base with its own MetaData, so one process can
-hold them all.
+hold them all; one factory (`_schema`) builds them all, so they differ only
+where the change does.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table
+from sqlalchemy.orm import DeclarativeBase
 
 FK_NAME = "fk_friend_city_id_city"
 INDEXES = {
@@ -43,77 +42,6 @@ INDEXES = {
 KEPT_COLUMNS = ("id", "name", "email", "score", "city_id", "created_at")
 V1_COLUMNS = ("id", "name", "email", "score", "address", "city_id", "created_at")
 
-
-def _indexes() -> tuple[Index, ...]:
-    return tuple(Index(name, *cols, unique=unique) for name, (cols, unique) in INDEXES.items())
-
-
-class V1Base(DeclarativeBase):
-    pass
-
-
-class V1City(V1Base):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1Friend(V1Base):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(100), server_default="")
-    city_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class V2Base(DeclarativeBase):
-    pass
-
-
-class V2City(V2Base):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V2Friend(V2Base):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[int | None] = mapped_column(Integer)
-    city_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("city.id", name=FK_NAME))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class V1DropBase(DeclarativeBase):
-    pass
-
-
-class V1DropCity(V1DropBase):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1DropFriend(V1DropBase):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[str | None] = mapped_column(String(20))
-    city_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-# The path benchmark's models (bench_paths.py): changes SQLite can make without a copy.
-
 EDIT_NAME_TYPE = "VARCHAR(200)"
 EDIT_ADDRESS_DEFAULT = "n/a"
 ADDED_COLUMN = "nickname"
@@ -121,90 +49,54 @@ ADDED_DEFAULT = "none"
 RENAMED_TO = "street"
 
 
-class V1EditBase(DeclarativeBase):
-    pass
+def _schema(
+    *,
+    name_length: int = 100,
+    score_integer: bool = False,
+    address: str | None = "address",
+    address_default: str = "",
+    email_nullable: bool = True,
+    foreign_key: bool = False,
+    added: bool = False,
+) -> type[DeclarativeBase]:
+    """Build one version of the city/friend schema as its own declarative Base.
+
+    Args:
+        name_length: The length of ``friend.name``.
+        score_integer: Whether ``friend.score`` is INTEGER (else VARCHAR(20)).
+        address: The name of the address column, or None for none.
+        address_default: Its server default.
+        email_nullable: Whether ``friend.email`` may be NULL.
+        foreign_key: Whether ``friend.city_id`` references ``city.id``.
+        added: Whether ``friend`` has the extra ``nickname`` column.
+    """
+
+    class Base(DeclarativeBase):
+        pass
+
+    Table("city", Base.metadata, Column("id", Integer, primary_key=True), Column("name", String(100)))
+    city = ForeignKey("city.id", name=FK_NAME) if foreign_key else None
+    columns = [
+        Column("id", Integer, primary_key=True),
+        Column("name", String(name_length), server_default=""),
+        Column("email", String(200), nullable=email_nullable),
+        Column("score", Integer if score_integer else String(20)),
+        *([Column(address, String(100), server_default=address_default)] if address else []),
+        Column("city_id", Integer, *([city] if city is not None else [])),
+        Column("created_at", DateTime),
+        *([Column(ADDED_COLUMN, String(50), server_default=ADDED_DEFAULT)] if added else []),
+    ]
+    indexes = [Index(name, *cols, unique=unique) for name, (cols, unique) in INDEXES.items()]
+    Table("friend", Base.metadata, *columns, *indexes)
+    return Base
 
 
-class V1EditCity(V1EditBase):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1EditFriend(V1EditBase):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(100), server_default=EDIT_ADDRESS_DEFAULT)
-    city_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class V1EditCheckedBase(DeclarativeBase):
-    pass
-
-
-class V1EditCheckedCity(V1EditCheckedBase):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1EditCheckedFriend(V1EditCheckedBase):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200), server_default="")
-    email: Mapped[str] = mapped_column(String(200), nullable=False)
-    score: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(100), server_default=EDIT_ADDRESS_DEFAULT)
-    city_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("city.id", name=FK_NAME))
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-class V1AddBase(DeclarativeBase):
-    pass
-
-
-class V1AddCity(V1AddBase):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1AddFriend(V1AddBase):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[str | None] = mapped_column(String(20))
-    address: Mapped[str | None] = mapped_column(String(100), server_default="")
-    city_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
-    nickname: Mapped[str | None] = mapped_column(String(50), server_default=ADDED_DEFAULT)
-
-
-class V1RenameBase(DeclarativeBase):
-    pass
-
-
-class V1RenameCity(V1RenameBase):
-    __tablename__ = "city"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100))
-
-
-class V1RenameFriend(V1RenameBase):
-    __tablename__ = "friend"
-    __table_args__ = _indexes()
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(100), server_default="")
-    email: Mapped[str | None] = mapped_column(String(200))
-    score: Mapped[str | None] = mapped_column(String(20))
-    street: Mapped[str | None] = mapped_column(String(100), server_default="")
-    city_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+V1Base = _schema()
+V2Base = _schema(score_integer=True, address=None, foreign_key=True)
+V1DropBase = _schema(address=None)
+V1EditBase = _schema(name_length=200, address_default=EDIT_ADDRESS_DEFAULT)
+V1EditCheckedBase = _schema(
+    name_length=200, address_default=EDIT_ADDRESS_DEFAULT, email_nullable=False, foreign_key=True
+)
+V1AddBase = _schema(added=True)
+V1RenameBase = _schema(address=RENAMED_TO)
