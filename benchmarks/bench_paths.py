@@ -62,7 +62,7 @@ for _entry in (str(HERE), str(ROOT)):
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
 
-from bench_rebuild import Settle, _fmt, _git_head, _median, _rotate, _versions  # noqa: E402
+from bench_rebuild import Settle, _fmt, _git_head, _median, _rotate, _versions, add_run_options  # noqa: E402
 from generate import DEFAULT_SEED, RESULTS, generate  # noqa: E402
 from models import (  # noqa: E402
     ADDED_COLUMN,
@@ -709,24 +709,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--smoke", action="store_true", help=f"~{SMOKE_ROWS:,} rows, 1 round, no settling")
     parser.add_argument("--out", type=Path, default=None, help="JSON results (default results/paths.json)")
-    parser.add_argument(
-        "--quick",
-        dest="integrity",
-        action="store_false",
-        help="verify with quick_check instead of integrity_check",
-    )
-    parser.add_argument(
-        "--work-dir", type=Path, default=None, help="where fresh copies go (default results/)"
-    )
-    parser.add_argument("--cache-dir", type=Path, default=RESULTS, help="where source files are cached")
-    parser.add_argument("--quiet", action="store_true")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=30.0,
-        help="before each run, wait up to this many seconds for system CPU below --busy (0: off)",
-    )
-    parser.add_argument("--busy", type=float, default=60.0, help="system CPU busy %% that counts as quiet")
+    add_run_options(parser)
     parser.add_argument(
         "--no-sync-copy",
         dest="sync_copy",

@@ -404,17 +404,8 @@ def _git_head() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--methods", nargs="+", choices=ALL, default=list(ALL))
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--smoke", action="store_true", help="~5k rows, 1 round, no chart")
-    parser.add_argument("--out", type=Path, default=None, help="JSON results (default results/rebuild.json)")
-    parser.add_argument("--chart", type=Path, default=None, help=f"PNG chart (default {CHART})")
-    parser.add_argument("--no-chart", action="store_true")
-    parser.add_argument("--merge", action="store_true", help="keep other sizes already in the JSON file")
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options every benchmark of rebuilds shares: verification, where files go, settling."""
     parser.add_argument(
         "--quick",
         dest="integrity",
@@ -433,6 +424,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="before each run, wait up to this many seconds for system CPU below --busy (0: off)",
     )
     parser.add_argument("--busy", type=float, default=60.0, help="system CPU busy %% that counts as quiet")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--methods", nargs="+", choices=ALL, default=list(ALL))
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--smoke", action="store_true", help="~5k rows, 1 round, no chart")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results (default results/rebuild.json)")
+    parser.add_argument("--chart", type=Path, default=None, help=f"PNG chart (default {CHART})")
+    parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument("--merge", action="store_true", help="keep other sizes already in the JSON file")
+    add_run_options(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.rows, args.rounds, args.settle = [5_000], 1, 0.0
