@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sqlglot.errors import SqlglotError
+
 from rebuilder import guards
 from rebuilder.capabilities import Capabilities
 from rebuilder.changes import (
@@ -31,7 +33,7 @@ from rebuilder.errors import ForeignKeyMismatch
 from rebuilder.guards import Guard
 from rebuilder.names import fold
 from rebuilder.schema import Check, Column, ForeignKey, Index, Schema, Table
-from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, rename_columns
+from rebuilder.sqltext import affinity, column_names, is_constant, mentions, quote, substitute_columns
 from rebuilder.steps import (
     AddColumnStep,
     CreateIndexStep,
@@ -253,7 +255,7 @@ def _table_guards(
         elif isinstance(change, AlterColumn):
             found.extend(_alter_guards(change, new.name, live, origins, key))
         elif isinstance(change, AddConstraint) and rebuilt:
-            found.extend(_constraint_guards(change.constraint, old, new, live, cols, key))
+            found.extend(_constraint_guards(change.constraint, new, live, _fills(old, new, cols), key))
     if rebuilt:
         found.extend(_unique_guards(old, new, live, _fills(old, new, cols)))
     # Editing in place validates nothing itself: the guards are the proof.
@@ -271,15 +273,32 @@ def _alter_guards(change: AlterColumn, table: str, live: str, origins: _Origins,
 
 
 def _constraint_guards(
-    constraint: object, old: Table, new: Table, live: str, cols: dict[str, str], key: str
+    constraint: object, new: Table, live: str, fills: Sequence[Fill], key: str
 ) -> list[Guard]:
-    back = dict(cols)
-    # A guard may only name columns the live table has: SQLite would read a
-    # missing "name" as the string 'name'. New columns are checked by the copy.
-    if isinstance(constraint, Check) and column_names(constraint.expr) <= {c.key for c in old.columns}:
-        expr = rename_columns(constraint.expr, back) if back else constraint.expr
-        return [guards.check(new.name, live, expr, key, constraint.describe())]
-    return []
+    """Guard a new CHECK over what the copy writes.
+
+    Each column is replaced by what fills it (the live column, a COALESCE, or
+    a new column's default; NULL when it has none, which a CHECK accepts), so
+    the guard never names a column the live table lacks: SQLite would read
+    such a "name" as the string 'name'.
+    """
+    if not isinstance(constraint, Check):
+        return []
+    filled = {fold(f.column): f.expr for f in fills}
+    values = {}
+    for name in column_names(constraint.expr):
+        column = new.column(name)
+        if name in filled:
+            values[name] = filled[name]
+        elif column is not None and column.generated is None:
+            values[name] = column.default or "NULL"
+        else:
+            return []  # a generated column: the copy checks it
+    try:
+        expr = substitute_columns(constraint.expr, values)
+    except SqlglotError:
+        return []  # an expression sqlglot cannot read: the copy checks it
+    return [guards.check(new.name, live, expr, key, constraint.describe())]
 
 
 def _unique_guards(old: Table, new: Table, live: str, fills: Sequence[Fill]) -> list[Guard]:
@@ -312,24 +331,48 @@ def _key_sql(new: Table, filled: dict[str, Fill], column: str) -> str | None:
     return col.default if col is not None and col.generated is None else None
 
 
+def _built_index_guards(step: RebuildStep, origins: _Origins) -> list[Guard]:
+    """Guard the unique indexes a rebuild builds again, over what its copy writes."""
+    live = origins.table(step.new.name)
+    filled = {fold(f.column): f for f in _fills(step.old, step.new, origins.columns(step.new.name))}
+    found = []
+    for index in step.indexes:
+        if not index.unique or index.where or any(k.is_expression for k in index.columns):
+            continue
+        keys = [_key_sql(step.new, filled, k.expr) for k in index.columns]
+        if any(k is None for k in keys):
+            continue
+        collations = tuple(k.collate for k in index.columns)
+        what = f"unique index {index.name}"
+        found.append(guards.unique(step.new.name, live, tuple(keys), what, collations))  # type: ignore[arg-type]
+    return found
+
+
 def _collation(table: Table, column: str) -> str | None:
     found = table.column(column)
     return found.collate if found is not None else None
 
 
-def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema) -> list[Guard]:
+def _index_guards(step: CreateIndexStep, origins: _Origins, schema: Schema, target: Schema) -> list[Guard]:
+    """Guard a new unique index over the live rows (a column added just before holds its default)."""
     index = step.index
     if not index.unique or any(k.is_expression for k in index.columns) or index.where:
         return []
-    table = schema.table(index.table)
-    if table is None:
+    table, model = schema.table(index.table), target.table(index.table)
+    if table is None or model is None:
         return []
-    if not {k.expr for k in index.columns} <= {c.key for c in table.columns}:
-        return []
-    names = tuple(quote(origins.column(table.name, k.expr)) for k in index.columns)
+    keys = []
+    for key in index.columns:
+        if table.column(key.expr) is not None:
+            keys.append(quote(origins.column(table.name, key.expr)))
+        else:
+            added = model.column(key.expr)
+            if added is None or added.default is None or added.generated is not None:
+                return []  # all NULL, which a unique index allows, or computed
+            keys.append(added.default)
     collations = tuple(k.collate for k in index.columns)
     live = origins.table(table.name)
-    return [guards.unique(table.name, live, names, f"unique index {index.name}", collations)]
+    return [guards.unique(table.name, live, tuple(keys), f"unique index {index.name}", collations)]
 
 
 def _keyed(table: Table, target: Schema) -> set[frozenset[str]]:
@@ -466,8 +509,14 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     existing = {t.key for t in middle.tables}
     for step in new_indexes:
         if step.index.table in existing and step.index.table not in tables.rebuilt:
-            found += _index_guards(step, origins, middle)
+            found += _index_guards(step, origins, middle, target)
     found += _fk_guards(changes, middle, origins, tables.edited)
+    found += [
+        g
+        for step in tables.steps
+        if isinstance(step, RebuildStep)
+        for g in _built_index_guards(step, origins)
+    ]
     check_parent_keys(target, set(by_table) | {t.key for t in created})
     all_changes = (*renames.tables, *renames.columns, *changes)
     return Planned(changes=all_changes, steps=tuple(steps), guards=tuple(found))

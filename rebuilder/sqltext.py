@@ -392,3 +392,23 @@ def trigger_event(sql: str) -> str:
         if word == "ON":
             break
     return "INSERT"
+
+
+def substitute_columns(sql: str, values: dict[str, str]) -> str:
+    """Replace column references in an expression by other expressions, as a parsed tree.
+
+    Args:
+        sql: An expression, e.g. a CHECK.
+        values: Folded column names to the SQL that stands in for each.
+
+    Returns:
+        The expression with each column replaced (parenthesised), printed by sqlglot.
+    """
+    tree = sqlglot.parse_one(sql, read=_DIALECT)
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and fold(node.name) in values:
+            return exp.Paren(this=sqlglot.parse_one(values[fold(node.name)], read=_DIALECT))
+        return node
+
+    return tree.transform(swap).sql(dialect=_DIALECT)
