@@ -40,11 +40,3 @@ class Capabilities:
     def drop_column(self) -> bool:
         """``ALTER TABLE ... DROP COLUMN``, with its early bugs fixed (3.35.5)."""
         return self.version >= (3, 35, 5)
-
-    @property
-    def table_list(self) -> bool:
-        """``PRAGMA table_list`` with the strict and WITHOUT ROWID flags (3.37.0)."""
-        return self.version >= (3, 37, 0)
-
-
-CURRENT = Capabilities(tuple(int(p) for p in sqlite3.sqlite_version.split(".")))

@@ -489,6 +489,8 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     origins = _Origins(renames)
     by_table = _by_table(changes)
     folded = tangled(renames, live)
+    if not caps.rename_column:  # SQLite before 3.25: renames go into the rebuild's copy map
+        folded |= {fold(r.table) for r in renames.columns}
     for key in folded:
         by_table.setdefault(key, [])
     tables = _plan_tables(by_table, middle, target, origins, caps, folded)

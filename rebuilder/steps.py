@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rebuilder.schema import Column, Dependent, Index, Table
+from rebuilder.sqltext import affinity
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,11 @@ class RebuildStep(Step):
     @property
     def destructive(self) -> bool:  # noqa: D102
         kept = {f.source for f in self.fills}
-        return any(c.key not in kept and not c.generated for c in self.old.columns) or any(
-            "type" in r for r in self.reasons
+        dropped = any(c.key not in kept and not c.generated for c in self.old.columns)
+        return dropped or any(
+            affinity(before.type) != affinity(after.type)
+            for after in self.new.columns
+            if (before := self.old.column(after.name)) is not None and after.generated is None
         )
 
     @property

@@ -220,3 +220,34 @@ def test_foreign_key_to_non_unique_columns_is_refused() -> None:
     with pytest.raises(ForeignKeyMismatch) as caught:
         plan_lines(before, after)
     assert caught.value.table == "c" and "REFERENCES p (code)" in caught.value.foreign_key
+
+
+def test_without_rename_column_renames_go_into_the_rebuild() -> None:
+    def before(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("old", Integer))
+
+    def after(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("new", Integer))
+
+    (step,) = plan_lines(before, after, Capabilities((3, 24, 0)), columns=["t.old=new"]).steps
+    assert isinstance(step, RebuildStep)
+    assert [(f.column, f.expr) for f in step.fills] == [("id", '"id"'), ("new", '"old"')]
+
+
+def test_a_rebuild_is_destructive_when_it_drops_a_column_or_changes_an_affinity() -> None:
+    def retyped(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("a", Integer))
+
+    def widened(md: MetaData) -> None:
+        Table(
+            "t",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("a", String(10)),
+            Column("b", Text, unique=True),
+        )
+
+    (change,) = plan_lines(base, retyped).steps
+    (kept,) = plan_lines(base, widened, Capabilities((3, 45, 0), writable_schema=False)).steps
+    assert isinstance(change, RebuildStep) and isinstance(kept, RebuildStep)
+    assert change.destructive and not kept.destructive
