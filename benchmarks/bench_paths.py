@@ -62,7 +62,16 @@ for _entry in (str(HERE), str(ROOT)):
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
 
-from bench_rebuild import Settle, _fmt, _git_head, _median, _rotate, _versions, add_run_options  # noqa: E402
+from bench_rebuild import (  # noqa: E402
+    Settle,
+    _fmt,
+    _git_head,
+    _median,
+    _rotate,
+    _versions,
+    add_run_options,
+    report_failures,
+)
 from generate import DEFAULT_SEED, RESULTS, generate  # noqa: E402
 from models import (  # noqa: E402
     ADDED_COLUMN,
@@ -769,15 +778,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"\nresults: {args.out}")
-    failed = [
-        (int(r["rows"]), m)  # type: ignore[call-overload]
-        for r in records
-        for m, s in r["summary"].items()  # type: ignore[attr-defined]
-        if not s["ok"]
-    ]
-    if failed:
-        print("FAILED verification: " + ", ".join(f"{m} at {n:,}" for n, m in failed))
-    return 1 if failed else 0
+    return report_failures(records)
 
 
 if __name__ == "__main__":

@@ -404,6 +404,19 @@ def _git_head() -> str | None:
     return head + ("+dirty" if dirty else "")
 
 
+def report_failures(records: list[dict[str, object]]) -> int:
+    """Print the methods that failed verification; return the exit code (1 if any did)."""
+    failed = [
+        (int(r["rows"]), m)  # type: ignore[call-overload]
+        for r in records
+        for m, s in r["summary"].items()  # type: ignore[attr-defined]
+        if not s["ok"]
+    ]
+    if failed:
+        print("FAILED verification: " + ", ".join(f"{m} at {n:,}" for n, m in failed))
+    return 1 if failed else 0
+
+
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Options every benchmark of rebuilds shares: verification, where files go, settling."""
     parser.add_argument(
@@ -499,15 +512,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_chart:
         draw(ordered, methods, args.chart)
         print(f"chart: {args.chart}")
-    failed = [
-        (int(r["rows"]), m)  # type: ignore[call-overload]
-        for r in ordered
-        for m, s in r["summary"].items()  # type: ignore[attr-defined]
-        if not s["ok"]
-    ]
-    if failed:
-        print("FAILED verification: " + ", ".join(f"{m} at {n:,}" for n, m in failed))
-    return 1 if failed else 0
+    return report_failures(ordered)
 
 
 if __name__ == "__main__":
