@@ -34,14 +34,39 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+HISTORY_TABLE = "rebuilder_history"
+"""The history table's name: rebuilder's, like the version table."""
+
+DEFAULT_VERSION_TABLE = "rebuilder_version"
+"""The default version table's name, ours even when another ``--version-table`` is in use."""
+
+OTHER_TOOLS_TABLES = frozenset({"alembic_version", "_litestream_seq", "_litestream_lock"})
+"""Other tools' bookkeeping tables, never managed: Alembic's version, Litestream's sequence and lock."""
+
+
 def is_internal(name: str, version_table: str) -> bool:
-    """Whether a table belongs to SQLite or to a migration tool, never to the models."""
+    """Whether a table belongs to SQLite, to rebuilder or to another tool, never to the models.
+
+    Ours are the version table (the one in use and the default
+    ``rebuilder_version``) and the history table, by their exact names;
+    any other table, whatever its name (``rebuilder_jobs`` included), is the
+    models' to manage. Also never managed: ``sqlite_*`` tables and the
+    bookkeeping tables of Alembic (``alembic_version``) and Litestream
+    (``_litestream_seq``, ``_litestream_lock``). Virtual tables and their
+    shadow tables are skipped by the schema reader.
+
+    Args:
+        name: A table name as stored.
+        version_table: The version table's name.
+
+    Returns:
+        True if the table is never diffed, dropped or rebuilt.
+    """
     key = fold(name)
     return (
         key.startswith("sqlite_")
-        or "rebuilder" in key
-        or key == "alembic_version"
-        or key == fold(version_table)
+        or key in (fold(version_table), DEFAULT_VERSION_TABLE, HISTORY_TABLE)
+        or key in OTHER_TOOLS_TABLES
     )
 
 

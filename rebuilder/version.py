@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rebuilder.errors import RebuilderError
-from rebuilder.names import excluded, fold, quote
+from rebuilder.names import HISTORY_TABLE, excluded, fold, quote
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
 FORMAT = "rebuilder-fingerprint-1"
-HISTORY_TABLE = "rebuilder_history"
 
 
 def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> str:
