@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rebuilder.connect import (
@@ -28,7 +29,8 @@ from rebuilder.connect import (
     write_transaction,
 )
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
-from rebuilder.load import metadata_of
+from rebuilder.load import metadata_of, require_tables
+from rebuilder.names import fold
 from rebuilder.options import Options, Renaming
 from rebuilder.results import Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
@@ -93,10 +95,41 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         conn.close()
 
 
+class EveryTableDropped(DataLossRefused):
+    """The plan drops every table of a non-empty database: refused without consent, even when empty.
+
+    Models that share no table with the database are more often the wrong
+    models (a Base whose classes were never imported, another app's models)
+    than a wish to empty the database.
+
+    Attributes:
+        tables: The tables the plan would drop.
+    """
+
+    def __init__(self, tables: Sequence[str]) -> None:
+        self.tables = tuple(tables)
+        self.losses = ()
+        RebuilderError.__init__(
+            self,
+            f"refused to drop every table of the database ({', '.join(self.tables)}): the models "
+            "define none of them, so they may be the wrong models; nothing was changed, re-run with "
+            "--allow-data-loss (or --yes) if dropping them all is what you want",
+        )
+
+
 @dataclass(frozen=True)
 class _Prepared:
     target: Schema
     planned: Planned
+    live: Schema
+
+    def every_table_dropped(self) -> tuple[str, ...]:
+        """The live tables when the plan drops every one of them, else ``()``."""
+        from rebuilder.steps import DropTableStep
+
+        dropped = {fold(s.table.name) for s in self.planned.steps if isinstance(s, DropTableStep)}
+        names = tuple(t.name for t in self.live.tables)
+        return names if names and {fold(n) for n in names} <= dropped else ()
 
 
 def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
@@ -123,7 +156,7 @@ def _prepare(
     caps = Capabilities.of(conn)
     if not schema_edits:
         caps = replace(caps, writable_schema=False)
-    return _Prepared(target, make_plan(live, target, renames, caps))
+    return _Prepared(target, make_plan(live, target, renames, caps), live)
 
 
 def plan(
@@ -149,17 +182,30 @@ def plan(
 
     Returns:
         The steps, their SQL, and any data loss or constraint violation.
+
+    Raises:
+        NoTables: If the models define no table.
     """
+    options = Options.of(exclude, version_table, renames, table_renames, timeout)
+    return _plan(target, database, options)[0]
+
+
+def _plan(target: object, database: object, options: Options) -> tuple[Plan, tuple[str, ...]]:
+    """The plan, and the live tables when it drops every one of them."""
     from rebuilder.apply import evaluate
 
-    options = Options.of(exclude, version_table, renames, table_renames, timeout)
-    metadatas = metadata_of(target)
+    metadatas = _models(target)
     version = fingerprint(metadatas, options.exclude)
-    with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
-        current = read_version(conn, version_table)
-        planned = _prepare(conn, metadatas, options).planned
-        found = evaluate(conn, planned.guards)
-    return Plan(planned.steps, planned.changes, found.losses, found.violations, version, current)
+    with (
+        _connection(database, write=False, timeout=options.timeout) as (conn, _label),
+        read_transaction(conn),
+    ):
+        current = read_version(conn, options.version_table)
+        prepared = _prepare(conn, metadatas, options)
+        found = evaluate(conn, prepared.planned.guards)
+    planned = prepared.planned
+    shown = Plan(planned.steps, planned.changes, found.losses, found.violations, version, current)
+    return shown, prepared.every_table_dropped()
 
 
 def check(
@@ -189,26 +235,24 @@ def check(
     from rebuilder.reflect import reflect
 
     options = Options.of(exclude, version_table, timeout=timeout)
-    target_schema = _declare(metadata_of(target), options)
+    target_schema = _declare(_models(target), options)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         live = reflect(conn, options.exclude, version_table)
     return compare(live, target_schema)
 
 
+def _models(target: object) -> tuple[MetaData, ...]:
+    return require_tables(metadata_of(target))
+
+
 def _dry_run(target: object, database: object, options: Options, allow_data_loss: bool) -> SyncResult:
-    shown = plan(
-        target,
-        database,
-        renames=options.renames,
-        table_renames=options.table_renames,
-        exclude=options.exclude,
-        version_table=options.version_table,
-        timeout=options.timeout,
-    )
+    shown, every_table = _plan(target, database, options)
     if shown.violations:
         raise ConstraintViolated(shown.violations)
     if shown.losses and not allow_data_loss:
         raise DataLossRefused(shown.losses)
+    if every_table and not allow_data_loss:
+        raise EveryTableDropped(every_table)
     return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
 
 
@@ -263,9 +307,13 @@ def sync(
         RebuilderError: Any refusal or failure; the database is unchanged.
     """
     options = Options.of(exclude, version_table, renames, table_renames, timeout)
-    if dry_run:
-        return _dry_run(target, database, options, allow_data_loss)
-    metadatas = metadata_of(target)
+    if dry_run or _is_missing_file(database):
+        # A file that does not exist yet is planned on an empty database first, so
+        # models that cannot be applied are refused before the file is created.
+        checked = _dry_run(target, database, options, allow_data_loss)
+        if dry_run:
+            return checked
+    metadatas = _models(target)
     version = fingerprint(metadatas, options.exclude)
     with _connection(database, write=True, timeout=timeout) as (conn, label):
         if read_version(conn, version_table) == version:
@@ -282,6 +330,19 @@ def sync(
             result = _apply_once(conn, label, job, report, schema_edits=False)
     log.info("synced to version %s with %d step(s)", version, len(result.steps))
     return result
+
+
+def _is_missing_file(database: object) -> bool:
+    """Whether ``database`` names a file path that does not exist (yet)."""
+    if isinstance(database, sqlite3.Connection):
+        return False
+    url = getattr(database, "url", None)
+    if url is not None and hasattr(url, "get_backend_name"):
+        # An Engine: read its URL, without borrowing a connection from its pool.
+        name = url.database
+        return bool(name) and name != ":memory:" and not Path(name).exists()
+    found = resolve(database)
+    return found.path is not None and not found.path.exists()
 
 
 @dataclass(frozen=True)
@@ -307,6 +368,9 @@ def _apply_once(
         prepared = _prepare(conn, job.metadatas, options, schema_edits)
         if job.expect is not None and job.expect != prepared.planned.steps:
             raise PlanChanged()
+        every_table = prepared.every_table_dropped()
+        if every_table and not job.allow_data_loss:
+            raise EveryTableDropped(every_table)
         apply_plan(conn, prepared.target, prepared.planned, options, job.allow_data_loss, report)
         steps = prepared.planned.steps
         summary = "; ".join(str(s) for s in steps) or "recorded version"

@@ -11,13 +11,14 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 from types import ModuleType
 
 from sqlalchemy import MetaData
 
-from rebuilder.errors import BadModelSpec
+from rebuilder.errors import BadModelSpec, RebuilderError
 
 
 def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
@@ -47,10 +48,66 @@ def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
     )
 
 
-def _import_file(path: Path, spec: str) -> ModuleType:
-    if not path.is_file():
-        raise BadModelSpec(spec, f"there is no file {path}")
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+class NoTables(BadModelSpec):
+    """The models hold no table at all: usually the module that defines them was never imported.
+
+    Attributes:
+        spec: The spec as given, or ``""`` for a library call.
+    """
+
+    def __init__(self, spec: str = "") -> None:
+        self.spec = spec
+        self.reason = "the models define no tables"
+        named = f" ({spec!r} has none)" if spec else ""
+        RebuilderError.__init__(
+            self,
+            "the models define no tables: did you import the module that defines them?"
+            f"{named}; nothing was changed",
+        )
+
+
+def require_tables(metadatas: tuple[MetaData, ...], spec: str = "") -> tuple[MetaData, ...]:
+    """Refuse models that define no table, which would plan to drop every table.
+
+    Args:
+        metadatas: The models' MetaData objects.
+        spec: The spec they came from, for the message.
+
+    Returns:
+        The same MetaData objects.
+
+    Raises:
+        NoTables: If none of them holds a table.
+    """
+    if not any(md.tables for md in metadatas):
+        raise NoTables(spec)
+    return metadatas
+
+
+def _module_name(path: Path) -> tuple[Path, str]:
+    """The directory to put on ``sys.path`` and the dotted name Python gives ``path`` from there.
+
+    A file in a directory with ``__init__.py`` belongs to that package, so
+    ``app/models.py`` beside ``app/__init__.py`` is ``app.models``, imported
+    from the directory above ``app``; any other file is a top-level module
+    named after its stem, imported from its own directory.
+    """
+    parts = [path.stem]
+    root = path.parent
+    while (root / "__init__.py").is_file() and root.name.isidentifier() and root.parent != root:
+        parts.insert(0, root.name)
+        root = root.parent
+    return root, ".".join(parts)
+
+
+def _same_file(module: ModuleType, path: Path) -> bool:
+    found = getattr(module, "__file__", None)
+    return found is not None and Path(found).resolve() == path
+
+
+def _import_private(path: Path, spec: str) -> ModuleType:
+    """Import ``path`` under a private name, when its real name is taken by another file."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
     name = f"_rebuilder_models_{path.stem}_{digest}"
     if name in sys.modules:
         return sys.modules[name]
@@ -58,16 +115,37 @@ def _import_file(path: Path, spec: str) -> ModuleType:
     if loader_spec is None or loader_spec.loader is None:
         raise BadModelSpec(spec, f"{path} cannot be imported as Python")
     module = importlib.util.module_from_spec(loader_spec)
-    sys.path.insert(0, str(path.resolve().parent))
     sys.modules[name] = module
     try:
         loader_spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]
         raise
-    finally:
-        sys.path.remove(str(path.resolve().parent))
     return module
+
+
+def _import_file(path: Path, spec: str) -> ModuleType:
+    """Import a file as Python would import it: as its real module, from its root on ``sys.path``.
+
+    So ``models.py:db`` and ``models:db`` are the same module, imported once,
+    and a ``from models import ...`` inside the project finds it rather than
+    running the file a second time.
+    """
+    if not path.is_file():
+        raise BadModelSpec(spec, f"there is no file {path}")
+    if not path.name.endswith(".py"):
+        raise BadModelSpec(spec, f"{path} is not a .py file")
+    path = path.resolve()
+    root, name = _module_name(path)
+    if not all(part.isidentifier() for part in name.split(".")):
+        return _import_private(path, spec)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded if _same_file(loaded, path) else _import_private(path, spec)
+    module = importlib.import_module(name)
+    return module if _same_file(module, path) else _import_private(path, spec)
 
 
 def _import(target: str, spec: str) -> ModuleType:
@@ -85,11 +163,38 @@ def _import(target: str, spec: str) -> ModuleType:
         raise
 
 
+_NOT_USER_CODE = tuple(
+    {str(Path(p).resolve()) for key, p in sysconfig.get_paths().items() if key.endswith(("stdlib", "lib"))}
+    | {str(Path(__file__).resolve().parent)}
+)
+
+
+def _user_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    """The innermost frame of the traceback that is the user's code, not Python's or a library's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        name = frame.filename
+        if name.startswith("<") or "site-packages" in name or "dist-packages" in name:
+            continue
+        if any(Path(name).resolve().is_relative_to(root) for root in _NOT_USER_CODE):
+            continue
+        return frame
+    return None
+
+
+def _shown(filename: str) -> str:
+    path = Path(filename).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
-        return f"{exc.filename}, line {exc.lineno} has a syntax error: {exc.msg}"
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        return f"{_shown(exc.filename or '?')}, line {exc.lineno} has a syntax error: {exc.msg}"
+    frame = _user_frame(exc)
+    where = f" at {_shown(frame.filename)}, line {frame.lineno}" if frame else ""
     return f"importing it raised {type(exc).__name__}: {exc}{where}"
 
 
@@ -103,7 +208,9 @@ def load_models(spec: str) -> tuple[MetaData, ...]:
         One or more MetaData objects.
 
     Raises:
-        BadModelSpec: With one sentence naming what is wrong.
+        BadModelSpec: With one sentence naming what is wrong: the spec as
+            given, and the user's file and line when importing it failed.
+        NoTables: If the models define no table.
     """
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
@@ -119,4 +226,25 @@ def load_models(spec: str) -> tuple[MetaData, ...]:
         if not hasattr(obj, part):
             raise BadModelSpec(spec, f"{target} has no attribute {part!r}")
         obj = getattr(obj, part)
-    return metadata_of(obj, spec)
+    return validate(metadata_of(obj, spec), spec)
+
+
+def validate(metadatas: tuple[MetaData, ...], spec: str) -> tuple[MetaData, ...]:
+    """Check that the models define tables and that SQLite accepts their DDL.
+
+    Args:
+        metadatas: The models' MetaData objects.
+        spec: Where they came from, named in messages as the user wrote it.
+
+    Returns:
+        The same MetaData objects.
+
+    Raises:
+        NoTables: If the models define no table.
+        BadModelSpec: If a table or index cannot be created, naming it and why.
+    """
+    require_tables(metadatas, spec)
+    from rebuilder.declare import create_models_db
+
+    create_models_db(metadatas, spec).close()
+    return metadatas
