@@ -23,12 +23,13 @@ from rebuilder.connect import (
     check_file,
     connect,
     create_database,
+    directory_not_writable,
     read_transaction,
     resolve,
     unreadable,
     write_transaction,
 )
-from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
+from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError, SyncFailed
 from rebuilder.load import metadata_of, require_tables
 from rebuilder.names import fold
 from rebuilder.options import Options, Renaming
@@ -51,6 +52,9 @@ Progress = Callable[["Step", int, int], None]
 
 RowProgress = Callable[[str, int, int], None]
 """Called as ``row_progress(table, copied, total)`` while a large table is copied."""
+
+LockWait = Callable[[str, float], None]
+"""Called as ``on_wait(database, timeout)`` when a sync starts waiting for another connection's lock."""
 
 
 @contextmanager
@@ -90,7 +94,12 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
     try:
         yield conn, target.label
     except sqlite3.DatabaseError as exc:
-        raise unreadable(target.label, exc) from exc
+        raise unreadable(target.label, exc, target.path) from exc
+    except SyncFailed as exc:
+        blocked = directory_not_writable(target.path, exc.detail)
+        if blocked is None:
+            raise
+        raise blocked from exc
     finally:
         conn.close()
 
@@ -271,6 +280,7 @@ def sync(
     row_progress: RowProgress | None = None,
     relax_secure_delete: bool = False,
     expect: tuple[Step, ...] | None = None,
+    on_wait: LockWait | None = None,
 ) -> SyncResult:
     """Make the database match the models, in one transaction.
 
@@ -299,6 +309,8 @@ def sync(
             rebuilds get faster, but the dropped rows' old contents stay in
             the file's free pages until reused or VACUUMed. Off by default.
         expect: Steps the caller confirmed; refuse if the plan differs.
+        on_wait: Called as ``on_wait(database, timeout)`` once, when another
+            connection holds the write lock and the sync starts waiting for it.
 
     Returns:
         The steps applied and the new version.
@@ -321,7 +333,7 @@ def sync(
         from rebuilder.apply import Reporters
         from rebuilder.errors import SchemaEditsForbidden
 
-        job = _Job(metadatas, version, options, allow_data_loss, expect)
+        job = _Job(metadatas, version, options, allow_data_loss, expect, on_wait)
         report = Reporters(progress, row_progress, relax_secure_delete)
         try:
             result = _apply_once(conn, label, job, report, schema_edits=True)
@@ -352,6 +364,12 @@ class _Job:
     options: Options
     allow_data_loss: bool
     expect: tuple[Step, ...] | None
+    on_wait: LockWait | None = None
+
+    def waiting(self, label: str) -> Callable[[], None] | None:
+        """The callback for `write_transaction`, naming the database and the timeout."""
+        on_wait, timeout = self.on_wait, self.options.timeout
+        return None if on_wait is None else lambda: on_wait(label, timeout)
 
 
 def _apply_once(
@@ -361,7 +379,7 @@ def _apply_once(
     from rebuilder.apply import apply_plan
 
     options = job.options
-    with write_transaction(conn, label, options.timeout):
+    with write_transaction(conn, label, options.timeout, job.waiting(label)):
         current = read_version(conn, options.version_table)
         if current == job.version:
             return SyncResult((), job.version, current)

@@ -8,11 +8,13 @@ usage errors.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,13 +27,19 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+from typer.core import TyperCommand
 
-from rebuilder import api
-from rebuilder.connect import check_file, connect, resolve, unreadable
+from rebuilder import __version__, api
+from rebuilder.connect import connect, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, RebuilderError
 from rebuilder.load import load_models
 from rebuilder.results import Plan
 from rebuilder.version import read_history, read_version
+
+# The Click that typer parses with (recent typer carries its own copy): its usage
+# error is the base of typer.BadParameter, and its root error the next one up.
+UsageError: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+ClickException: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     help="Make a SQLite file follow its SQLAlchemy models: plan, check and apply schema changes.",
@@ -39,6 +47,32 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+
+class _Command(TyperCommand):
+    """A command whose usage line reads ``MODELS DATABASE`` (as Click writes it), not ``{MODELS}``."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        """The usage line's pieces, required arguments without braces."""
+        return [re.sub(r"^\{(.+)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"rebuilder {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _program(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Make a SQLite file follow its SQLAlchemy models: plan, check and apply schema changes."""
+
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
@@ -48,6 +82,12 @@ Models = Annotated[
 ]
 Database = Annotated[
     str, typer.Argument(metavar="DATABASE", help="The SQLite file (created if missing) or a sqlite:/// URL.")
+]
+ExistingDatabase = Annotated[
+    str,
+    typer.Argument(
+        metavar="DATABASE", help="The SQLite file or a sqlite:/// URL; this command never creates it."
+    ),
 ]
 Renames = Annotated[
     list[str] | None,
@@ -147,23 +187,36 @@ class CopyProgress:
         self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> CopyProgress:
-        if self.enabled:
-            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+        if self.tasks:
             self.bar.stop()
 
     def update(self, table: str, copied: int, total: int) -> None:
-        """Report ``copied`` of ``total`` rows of ``table``."""
+        """Report ``copied`` of ``total`` rows of ``table``; the bar appears with the first copy."""
         if not self.enabled:
             return
+        if not self.tasks:
+            self.bar.start()
         if table not in self.tasks:
             self.tasks[table] = self.bar.add_task("copy", total=total, table=table, rate="-")
         task = self.tasks[table]
         speed = self.bar.tasks[task].speed
         self.bar.update(task, completed=copied, rate=f"{speed:,.0f}" if speed else "-")
+
+
+def _note_missing(database: str) -> None:
+    """Say on stderr that the database does not exist, for the commands that never create it."""
+    target = resolve(database)
+    if target.path is not None and not target.path.exists() and target.path.parent.exists():
+        missing = f"the database {target.label} does not exist; sync would create it"
+        err.print(Text.assemble(("note: ", "yellow"), missing))
+
+
+def _say_waiting(database: str, timeout: float) -> None:
+    """At a terminal: say that the sync waits for another connection's write lock."""
+    err.print(f"waiting for the write lock on {database} (up to {timeout:g}s)…", markup=False)
 
 
 def _file_size(database: str) -> int | None:
@@ -173,21 +226,31 @@ def _file_size(database: str) -> int | None:
     return target.path.stat().st_size
 
 
+def _size_text(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
+
+
+def _vacuum(path: Path) -> None:
+    """VACUUM the file, and say how much it gave back, whether or not the sync changed anything."""
+    before = path.stat().st_size
+    try:
+        conn = connect(path, readonly=False, timeout=30.0)
+        try:
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
+    except (sqlite3.Error, RebuilderError) as exc:
+        err.print(Text.assemble(("warning: ", "yellow"), f"the sync is applied, but VACUUM failed: {exc}"))
+        return
+    out.print(f"vacuumed {path}: {_size_text(before)} to {_size_text(path.stat().st_size)}", markup=False)
+
+
 def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
     target = resolve(database)
     if target.path is None:
         return
     if vacuum:
-        try:
-            conn = connect(target.path, readonly=False, timeout=30.0)
-            try:
-                conn.execute("VACUUM")
-            finally:
-                conn.close()
-        except (sqlite3.Error, RebuilderError) as exc:
-            err.print(
-                Text.assemble(("warning: ", "yellow"), f"the sync is applied, but VACUUM failed: {exc}")
-            )
+        _vacuum(target.path)
     after = target.path.stat().st_size
     grown = after - (before or 0)
     if before is not None and grown > 1_000_000:
@@ -195,7 +258,7 @@ def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
         out.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
 
 
-@app.command()
+@app.command(cls=_Command)
 def sync(
     models: Models,
     database: Database,
@@ -243,6 +306,7 @@ def sync(
                 expect=expect,
                 row_progress=bar.update,
                 relax_secure_delete=relax_secure_delete,
+                on_wait=_say_waiting if err.is_terminal else None,
                 **kwargs,
             )
         for step in result.steps:
@@ -253,10 +317,10 @@ def sync(
     _run(debug, action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def plan(
     models: Models,
-    database: Database,
+    database: ExistingDatabase,
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the exact SQL statements sync would run.")
     ] = False,
@@ -279,6 +343,7 @@ def plan(
             version_table=version_table,
             timeout=timeout,
         )
+        _note_missing(database)
         if sql:
             # Written as is: rich would expand the DDL's tabs.
             sys.stdout.write("".join(statement.rstrip() + ";\n" for statement in shown.sql))
@@ -288,10 +353,10 @@ def plan(
     _run(debug, action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     models: Models,
-    database: Database,
+    database: ExistingDatabase,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
@@ -303,6 +368,7 @@ def check(
         found = api.check(
             load_models(models), database, exclude=exclude or (), version_table=version_table, timeout=timeout
         )
+        _note_missing(database)
         for change in found:
             out.print(f"- {change}", markup=False)
         if not found:
@@ -315,23 +381,28 @@ def check(
 
 @contextmanager
 def _existing(database: str) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection to an existing database, or None when there is no file."""
+    """A read-only connection to an existing database (None for a borrowed one, which the CLI never has).
+
+    Raises:
+        NoSuchDatabase: If the file does not exist.
+    """
     target = resolve(database)
-    if target.path is None or not check_file(target.path):
+    if target.path is None:
         yield None
         return
+    require_file(target.path)
     conn = connect(target.path, readonly=True, timeout=5.0)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:
-        raise unreadable(target.label, exc) from exc
+        raise unreadable(target.label, exc, target.path) from exc
     finally:
         conn.close()
 
 
-@app.command()
+@app.command(cls=_Command)
 def current(
-    database: Database,
+    database: ExistingDatabase,
     version_table: VersionTable = "rebuilder_version",
     debug: Debug = False,
 ) -> None:
@@ -346,9 +417,9 @@ def current(
     _run(debug, action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def history(
-    database: Database,
+    database: ExistingDatabase,
     version_table: VersionTable = "rebuilder_version",
     debug: Debug = False,
 ) -> None:
@@ -364,5 +435,27 @@ def history(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors are one ``error:`` line and exit 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False)
+    except UsageError as exc:
+        if exc.ctx is not None and _no_args(exc):
+            out.print(exc.ctx.get_help(), markup=False)
+        else:
+            where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+            message = exc.format_message().rstrip(".")
+            err.print(Text.assemble(("error: ", "bold red"), message[:1].lower() + message[1:] + where))
+        code = 2
+    except ClickException as exc:
+        err.print(Text.assemble(("error: ", "bold red"), exc.format_message()))
+        code = exc.exit_code
+    except typer.Abort:
+        err.print("[bold red]aborted[/]")
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_args(exc: Exception) -> bool:
+    """Whether Click refused an empty command line only to show the help (``no_args_is_help``)."""
+    return type(exc).__name__ == "NoArgsIsHelpError"

@@ -21,6 +21,9 @@ from rebuilder.errors import DatabaseLocked, NotADatabase, RebuilderError
 
 HEADER = b"SQLite format 3\x00"
 
+Waiting = Callable[[], None]
+"""Called once when the write lock is held by another connection, before waiting for it."""
+
 
 @dataclass(frozen=True)
 class Target:
@@ -82,8 +85,74 @@ def _borrow_engine(engine: Any) -> Target:
     return Target(label="in-memory engine", conn=proxy.driver_connection, release=proxy.close)
 
 
+class NoSuchDatabase(RebuilderError):
+    """A command that never creates the database was given a path that does not exist.
+
+    Attributes:
+        path: The path given.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"the database {path} does not exist; check the path (only sync creates it)")
+
+
+class DirectoryNotWritable(RebuilderError):
+    """SQLite could not write beside the database: its directory is not writable.
+
+    A write needs a journal file next to the database (``-journal``, or
+    ``-wal`` and ``-shm``), which SQLite creates in the same directory.
+
+    Attributes:
+        path: The database path.
+        directory: The directory that is not writable.
+    """
+
+    def __init__(self, path: str, directory: str) -> None:
+        self.path = path
+        self.directory = directory
+        super().__init__(
+            f"cannot write to {path}: its directory {directory} is not writable, so SQLite cannot "
+            "create its journal file there; nothing was changed, make the directory writable"
+        )
+
+
+def directory_not_writable(path: Path | None, text: str) -> DirectoryNotWritable | None:
+    """Name the directory when SQLite's write failure comes from a directory that is not writable.
+
+    Args:
+        path: The database path, or None for a borrowed connection.
+        text: SQLite's message.
+
+    Returns:
+        The error to raise instead, or None when the directory is not the cause.
+    """
+    words = ("readonly", "read-only", "unable to open")
+    if path is None or not any(word in text.lower() for word in words):
+        return None
+    directory = path.absolute().parent
+    if os.access(directory, os.W_OK | os.X_OK):
+        return None
+    return DirectoryNotWritable(str(path), str(directory))
+
+
+def require_file(path: Path) -> None:
+    """Check that ``path`` exists and is a SQLite database (a zero-byte file is an empty one).
+
+    Raises:
+        NoSuchDatabase: If there is no file at ``path``.
+        NotADatabase: If it exists but is not a SQLite database.
+    """
+    if not path.exists() and path.parent.exists():
+        raise NoSuchDatabase(str(path))
+    if not check_file(path):
+        raise NoSuchDatabase(str(path))
+
+
 def check_file(path: Path) -> bool:
     """Check that ``path`` is a SQLite database, reading only its header.
+
+    A zero-byte file is an empty database, as SQLite treats it.
 
     Returns:
         True if the file exists, False if it does not (it will be created).
@@ -99,7 +168,7 @@ def check_file(path: Path) -> bool:
         raise NotADatabase(str(path), "it is a directory")
     size = path.stat().st_size
     if size == 0:
-        raise NotADatabase(str(path), "the file is empty; delete it and rebuilder will create it")
+        return True
     with path.open("rb") as handle:
         header = handle.read(100)
     if not header.startswith(HEADER):
@@ -135,9 +204,12 @@ def create_database(path: Path) -> None:
             tmp.unlink()
 
 
-def unreadable(label: str, exc: sqlite3.DatabaseError) -> RebuilderError:
+def unreadable(label: str, exc: sqlite3.DatabaseError, path: Path | None = None) -> RebuilderError:
     """Turn an SQLite error that escaped the pipeline into one clear sentence."""
     text = str(exc)
+    blocked = directory_not_writable(path, text)
+    if blocked is not None:
+        return blocked
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return NotADatabase(label, f"SQLite cannot read it: {text}")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
@@ -169,8 +241,30 @@ def _is_locked(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _begin_immediate(conn: sqlite3.Connection, label: str, timeout: float, on_wait: Waiting | None) -> None:
+    """``BEGIN IMMEDIATE``, waiting up to ``timeout`` seconds; calls ``on_wait()`` once if it must wait."""
+    if on_wait is not None:
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+        on_wait()
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_locked(exc):
+            raise DatabaseLocked(label, timeout) from exc
+        raise
+
+
 @contextmanager
-def write_transaction(conn: sqlite3.Connection, label: str, timeout: float) -> Iterator[sqlite3.Connection]:
+def write_transaction(
+    conn: sqlite3.Connection, label: str, timeout: float, on_wait: Waiting | None = None
+) -> Iterator[sqlite3.Connection]:
     """Hold the write lock for the whole sync, with foreign keys off.
 
     ``PRAGMA foreign_keys=OFF`` is set before ``BEGIN IMMEDIATE`` and read
@@ -179,7 +273,8 @@ def write_transaction(conn: sqlite3.Connection, label: str, timeout: float) -> I
     timeout is zero, so a page-cache spill that a reader blocks is skipped at
     once instead of waiting each time; COMMIT is then retried until the same
     deadline. On success the transaction commits; on any error it rolls back.
-    Pragmas are restored on every path.
+    Pragmas are restored on every path. When another connection holds the
+    lock, ``on_wait()`` is called once before waiting for it.
 
     Raises:
         RebuilderError: If the connection is inside a transaction already.
@@ -197,13 +292,7 @@ def write_transaction(conn: sqlite3.Connection, label: str, timeout: float) -> I
         conn.execute("PRAGMA legacy_alter_table = OFF")
         if pragma(conn, "foreign_keys") != 0:
             raise RebuilderError("foreign keys could not be switched off; nothing was changed")
-        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _is_locked(exc):
-                raise DatabaseLocked(label, timeout) from exc
-            raise
+        _begin_immediate(conn, label, timeout, on_wait)
         conn.execute("PRAGMA busy_timeout = 0")
         try:
             yield conn

@@ -208,8 +208,6 @@ def make_not_a_database(kind: str, path: Path) -> None:
         path.write_bytes(random.Random(0).randbytes(8192))
     elif kind == "text":
         path.write_text("id,name\n1,Rex\n2,Tom\n")
-    elif kind == "empty":
-        path.write_bytes(b"")
     elif kind == "header-only":
         path.write_bytes(_real_db(path.with_name("real.db"))[:100])
     elif kind == "header-then-garbage":
@@ -235,7 +233,6 @@ def fingerprint(path: Path) -> object:
     [
         "random-bytes",
         "text",
-        "empty",
         "header-only",
         "directory",
         "header-then-garbage",
@@ -311,9 +308,15 @@ def test_plan_check_current_history_do_not_create_the_file(tmp_path: Path) -> No
     assert "pet" in checked.out
     assert "Traceback" not in checked.err
 
+    for command in ("plan", "check"):
+        shown = run_cli(command, f"{models}:metadata", str(path))
+        assert f"the database {path} does not exist; sync would create it" in shown.err
+
     for command in ("current", "history"):
         shown = run_cli(command, str(path))
-        assert (shown.code, shown.out, shown.err) == (0, "", "")
+        line = one_sentence(shown)
+        assert line == f"error: the database {path} does not exist; check the path (only sync creates it)"
+        assert shown.out == ""
 
     assert not path.exists()
     assert side_files(path) == []
