@@ -4,6 +4,10 @@ Run it from ``examples/`` with ``flask --app "flask_app:create_app('app.db')" ru
 Under a process manager that starts several workers, each worker calls
 ``create_app`` and so ``rebuilder.sync``; exactly one of them applies the
 schema, the others find it current.
+
+The sync is given ``db.engine``, the engine the app itself uses, so a relative
+``sqlite:///app.db`` is the file in the app's instance folder, where
+Flask-SQLAlchemy puts it, and never a stray ``./app.db``.
 """
 
 from __future__ import annotations
@@ -35,16 +39,17 @@ def create_app(database: str | Path = "app.db") -> Flask:
     """Create the app, first making the database follow the models.
 
     Args:
-        database: The SQLite file; created if missing.
+        database: The SQLite file, created if missing; a relative path is in
+            the app's instance folder, as Flask-SQLAlchemy places it.
 
     Returns:
         The Flask app; ``app.extensions["rebuilder"]`` holds the `SyncResult`.
     """
-    path = Path(database).resolve()
     app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    app.extensions["rebuilder"] = rebuilder.sync(db, path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     db.init_app(app)
+    with app.app_context():
+        app.extensions["rebuilder"] = rebuilder.sync(db, db.engine)
 
     @app.post("/notes")
     def add_note() -> tuple[dict[str, Any], int]:

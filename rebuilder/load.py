@@ -13,6 +13,8 @@ import importlib.util
 import sys
 import sysconfig
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -198,6 +200,27 @@ def _describe(exc: BaseException) -> str:
     return f"importing it raised {type(exc).__name__}: {exc}{where}"
 
 
+_IN_HAND: dict[str, object] = {}
+
+
+@contextmanager
+def models_in_hand(spec: str, target: object) -> Iterator[None]:
+    """Let ``load_models(spec)`` return a target already in memory, for as long as the block runs.
+
+    ``flask rebuilder`` uses it to hand the app's own ``db`` to the same
+    commands the ``rebuilder`` program runs, under a spec that names it.
+
+    Args:
+        spec: The name the commands and their messages use for the target.
+        target: A Base, a MetaData, or an object with ``.metadata``.
+    """
+    _IN_HAND[spec] = target
+    try:
+        yield
+    finally:
+        del _IN_HAND[spec]
+
+
 def load_models(spec: str) -> tuple[MetaData, ...]:
     """Import a MODELS spec and return its MetaData.
 
@@ -212,6 +235,8 @@ def load_models(spec: str) -> tuple[MetaData, ...]:
             given, and the user's file and line when importing it failed.
         NoTables: If the models define no table.
     """
+    if spec in _IN_HAND:
+        return validate(metadata_of(_IN_HAND[spec], spec), spec)
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise BadModelSpec(spec, "expected MODULE:ATTRIBUTE, e.g. app.models:Base or models.py:Base")
