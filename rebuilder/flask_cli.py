@@ -7,7 +7,9 @@ database is its ``db.engine``, so a relative ``sqlite:///app.db`` is the file
 in the instance folder that the app itself uses. The commands, options,
 output and exit codes are those of the ``rebuilder`` program (`rebuilder.cli`).
 
-This is the only module of rebuilder that imports Flask.
+This is the only module of rebuilder that imports Flask. Flask loads it for
+every ``flask`` command, so the rebuilder program is imported only when one of
+these commands runs.
 """
 
 from __future__ import annotations
@@ -16,12 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import typer
 from flask import current_app
 from flask.cli import AppGroup
-
-from rebuilder import cli
-from rebuilder.load import models_in_hand
 
 group = AppGroup(
     "rebuilder",
@@ -102,8 +100,14 @@ def _app_db(bind: str | None) -> tuple[str, object, str]:
     return f"{app.import_name}: {where}", db.metadatas[bind], str(engine.url.database)
 
 
-def _call(command: Callable[..., None], models: bool, bind: str | None, **options: Any) -> None:
+def _call(name: str, models: bool, bind: str | None, **options: Any) -> None:
     """Run one of the ``rebuilder`` program's commands on the app's models and database."""
+    import typer
+
+    from rebuilder import cli
+    from rebuilder.load import models_in_hand
+
+    command: Callable[..., None] = getattr(cli, name)
     spec, target, database = _app_db(bind)
     arguments = {"models": spec, "database": database} if models else {"database": database}
     try:
@@ -134,7 +138,7 @@ def _call(command: Callable[..., None], models: bool, bind: str | None, **option
 @_options(BIND, DEBUG)
 def sync(bind: str | None, rename: tuple[str, ...], rename_table: tuple[str, ...], **options: Any) -> None:
     """Apply the app's models to its database in one transaction."""
-    _call(cli.sync, True, bind, rename=list(rename), rename_table=list(rename_table), **options)
+    _call("sync", True, bind, rename=list(rename), rename_table=list(rename_table), **options)
 
 
 @group.command("plan")
@@ -142,25 +146,25 @@ def sync(bind: str | None, rename: tuple[str, ...], rename_table: tuple[str, ...
 @_options(RENAME, RENAME_TABLE, EXCLUDE, VERSION_TABLE, TIMEOUT, BIND, DEBUG)
 def plan(bind: str | None, rename: tuple[str, ...], rename_table: tuple[str, ...], **options: Any) -> None:
     """Show what sync would do, step by step; change nothing."""
-    _call(cli.plan, True, bind, rename=list(rename), rename_table=list(rename_table), **options)
+    _call("plan", True, bind, rename=list(rename), rename_table=list(rename_table), **options)
 
 
 @group.command("check")
 @_options(EXCLUDE, VERSION_TABLE, TIMEOUT, BIND, DEBUG)
 def check(bind: str | None, exclude: tuple[str, ...], **options: Any) -> None:
     """Exit 0 if the database matches the models, else 1 with the differences listed."""
-    _call(cli.check, True, bind, exclude=list(exclude), **options)
+    _call("check", True, bind, exclude=list(exclude), **options)
 
 
 @group.command("current")
 @_options(VERSION_TABLE, BIND, DEBUG)
 def current(bind: str | None, **options: Any) -> None:
     """Print the stored version, or nothing when there is none."""
-    _call(cli.current, False, bind, **options)
+    _call("current", False, bind, **options)
 
 
 @group.command("history")
 @_options(VERSION_TABLE, BIND, DEBUG)
 def history(bind: str | None, **options: Any) -> None:
     """List the syncs applied, newest first, each with its version and time."""
-    _call(cli.history, False, bind, **options)
+    _call("history", False, bind, **options)
