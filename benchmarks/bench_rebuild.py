@@ -375,7 +375,7 @@ def draw(records: list[dict[str, object]], methods: list[str], path: Path) -> No
 
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for dist in ("rebuilder", "sqlalchemy", "alembic", "sqlite-utils"):
+    for dist in ("sqlite-rebuilder", "sqlalchemy", "alembic", "sqlite-utils"):
         try:
             found[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
