@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -30,25 +30,19 @@ from rebuilder.connect import (
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
 from rebuilder.load import metadata_of
 from rebuilder.options import Options, Renaming
-from rebuilder.results import Plan, SyncResult
+from rebuilder.results import CheckResult, Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
     from rebuilder.apply import Reporters
-    from rebuilder.changes import Change
-    from rebuilder.planner import Planned
+    from rebuilder.execute import Progress, RowProgress
+    from rebuilder.planner import Procedure
     from rebuilder.schema import Schema
     from rebuilder.steps import Step
 
 log = logging.getLogger("rebuilder")
-
-Progress = Callable[["Step", int, int], None]
-"""Called as ``progress(step, number, total)`` before each step."""
-
-RowProgress = Callable[[str, int, int], None]
-"""Called as ``row_progress(table, copied, total)`` while a large table is copied."""
 
 
 @contextmanager
@@ -96,15 +90,13 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
 @dataclass(frozen=True)
 class _Prepared:
     target: Schema
-    planned: Planned
+    procedure: Procedure
 
 
 def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
     from rebuilder.declare import declare
 
-    target, models_db = declare(metadatas, options.exclude, options.version_table)
-    models_db.close()
-    return target
+    return declare(metadatas, options.exclude, options.version_table)
 
 
 def _prepare(
@@ -124,6 +116,19 @@ def _prepare(
     if not schema_edits:
         caps = replace(caps, writable_schema=False)
     return _Prepared(target, make_plan(live, target, renames, caps))
+
+
+def _plan(target: object, database: object, options: Options) -> Plan:
+    from rebuilder.guards import evaluate
+
+    metadatas = metadata_of(target)
+    version = fingerprint(metadatas, options.exclude)
+    connection = _connection(database, write=False, timeout=options.timeout)
+    with connection as (conn, _label), read_transaction(conn):
+        current = read_version(conn, options.version_table)
+        procedure = _prepare(conn, metadatas, options).procedure
+        found = evaluate(conn, procedure.guards)
+    return Plan(procedure.steps, procedure.changes, found.losses, found.violations, version, current)
 
 
 def plan(
@@ -150,16 +155,7 @@ def plan(
     Returns:
         The steps, their SQL, and any data loss or constraint violation.
     """
-    from rebuilder.apply import evaluate
-
-    options = Options.of(exclude, version_table, renames, table_renames, timeout)
-    metadatas = metadata_of(target)
-    version = fingerprint(metadatas, options.exclude)
-    with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
-        current = read_version(conn, version_table)
-        planned = _prepare(conn, metadatas, options).planned
-        found = evaluate(conn, planned.guards)
-    return Plan(planned.steps, planned.changes, found.losses, found.violations, version, current)
+    return _plan(target, database, Options.of(exclude, version_table, renames, table_renames, timeout))
 
 
 def check(
@@ -169,8 +165,8 @@ def check(
     exclude: Iterable[str] = (),
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
-) -> list[Change]:
-    """Compare the live schema with the models; an empty list means in sync.
+) -> CheckResult:
+    """Compare the live schema with the models; an empty result means in sync.
 
     Unlike `sync`'s fast path, this always reads the real schema, so it finds
     drift made behind rebuilder's back even when the version row is current.
@@ -183,7 +179,7 @@ def check(
         timeout: Seconds to wait for a lock.
 
     Returns:
-        The differences.
+        The differences (iterable; false when in sync).
     """
     from rebuilder.diff import compare
     from rebuilder.reflect import reflect
@@ -192,19 +188,11 @@ def check(
     target_schema = _declare(metadata_of(target), options)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         live = reflect(conn, options.exclude, version_table)
-    return compare(live, target_schema)
+    return CheckResult(compare(live, target_schema))
 
 
 def _dry_run(target: object, database: object, options: Options, allow_data_loss: bool) -> SyncResult:
-    shown = plan(
-        target,
-        database,
-        renames=options.renames,
-        table_renames=options.table_renames,
-        exclude=options.exclude,
-        version_table=options.version_table,
-        timeout=options.timeout,
-    )
+    shown = _plan(target, database, options)
     if shown.violations:
         raise ConstraintViolated(shown.violations)
     if shown.losses and not allow_data_loss:
@@ -273,8 +261,8 @@ def sync(
         from rebuilder.apply import Reporters
         from rebuilder.errors import SchemaEditsForbidden
 
-        job = _Job(metadatas, version, options, allow_data_loss, expect)
-        report = Reporters(progress, row_progress, relax_secure_delete)
+        job = _Job(metadatas, version, options, allow_data_loss, expect, relax_secure_delete)
+        report = Reporters(progress, row_progress)
         try:
             result = _apply_once(conn, label, job, report, schema_edits=True)
         except SchemaEditsForbidden:
@@ -291,6 +279,7 @@ class _Job:
     options: Options
     allow_data_loss: bool
     expect: tuple[Step, ...] | None
+    relax_secure_delete: bool
 
 
 def _apply_once(
@@ -305,10 +294,18 @@ def _apply_once(
         if current == job.version:
             return SyncResult((), job.version, current)
         prepared = _prepare(conn, job.metadatas, options, schema_edits)
-        if job.expect is not None and job.expect != prepared.planned.steps:
+        steps = prepared.procedure.steps
+        if job.expect is not None and job.expect != steps:
             raise PlanChanged()
-        apply_plan(conn, prepared.target, prepared.planned, options, job.allow_data_loss, report)
-        steps = prepared.planned.steps
+        apply_plan(
+            conn,
+            prepared.target,
+            prepared.procedure,
+            options,
+            job.allow_data_loss,
+            report,
+            job.relax_secure_delete,
+        )
         summary = "; ".join(str(s) for s in steps) or "recorded version"
         write_version(conn, options.version_table, job.version, summary, len(steps))
     return SyncResult(steps, job.version, current)

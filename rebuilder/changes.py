@@ -8,15 +8,39 @@ them; `rebuilder.planner` turns them into steps.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique
 
 Constraint = Unique | Check | ForeignKey
 
 
+class _Kind:
+    """Gives a change its stable ``kind`` name and a plain-JSON form."""
+
+    kind: ClassVar[str]
+
+    @property
+    def subject(self) -> str:
+        """The table the change is about, as the models name it."""
+        table = getattr(self, "table", None)
+        if isinstance(table, Table):
+            return table.name
+        if isinstance(table, str):
+            return table
+        index = getattr(self, "index", None)
+        return index.table if isinstance(index, Index) else str(getattr(self, "new", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as plain JSON types: its kind, table and description."""
+        return {"kind": self.kind, "table": self.subject, "description": str(self)}
+
+
 @dataclass(frozen=True)
-class RenameTable:
-    """A table renamed by ``--rename-table``."""
+class RenameTable(_Kind):
+    """A table renamed on request (its live name ``old``)."""
+
+    kind: ClassVar[str] = "rename_table"
 
     old: str
     new: str
@@ -26,8 +50,10 @@ class RenameTable:
 
 
 @dataclass(frozen=True)
-class RenameColumn:
-    """A column renamed by ``--rename``."""
+class RenameColumn(_Kind):
+    """A column renamed on request (``table`` as the models name it)."""
+
+    kind: ClassVar[str] = "rename_column"
 
     table: str
     old: str
@@ -38,8 +64,10 @@ class RenameColumn:
 
 
 @dataclass(frozen=True)
-class CreateTable:
+class CreateTable(_Kind):
     """A table in the models but not in the database."""
+
+    kind: ClassVar[str] = "create_table"
 
     table: Table
 
@@ -48,8 +76,10 @@ class CreateTable:
 
 
 @dataclass(frozen=True)
-class DropTable:
+class DropTable(_Kind):
     """A table in the database but not in the models."""
+
+    kind: ClassVar[str] = "drop_table"
 
     table: Table
 
@@ -58,8 +88,10 @@ class DropTable:
 
 
 @dataclass(frozen=True)
-class AddColumn:
+class AddColumn(_Kind):
     """A column in the model table but not in the database table."""
+
+    kind: ClassVar[str] = "add_column"
 
     table: str
     column: Column
@@ -69,19 +101,23 @@ class AddColumn:
 
 
 @dataclass(frozen=True)
-class DropColumn:
+class DropColumn(_Kind):
     """A column in the database table but not in the model table."""
+
+    kind: ClassVar[str] = "drop_column"
 
     table: str
     column: Column
 
     def __str__(self) -> str:
-        return f"drop column {self.table}.{self.column.name}"
+        return f"drop column {self.table}.{self.column.live}"
 
 
 @dataclass(frozen=True)
-class AlterColumn:
+class AlterColumn(_Kind):
     """A column whose type, nullability, default, collation or expression differs."""
+
+    kind: ClassVar[str] = "alter_column"
 
     table: str
     old: Column
@@ -94,17 +130,19 @@ class AlterColumn:
         if self.old.notnull != self.new.notnull:
             parts.append("NOT NULL" if self.new.notnull else "nullable")
         if self.old.default != self.new.default:
-            parts.append(f"default {self.old.default} -> {self.new.default}")
+            parts.append(f"default {self.old.default or '(none)'} -> {self.new.default or '(none)'}")
         if self.old.collate != self.new.collate:
-            parts.append(f"collate {self.old.collate} -> {self.new.collate}")
+            parts.append(f"collate {self.old.collate or 'BINARY'} -> {self.new.collate or 'BINARY'}")
         if (self.old.generated, self.old.stored) != (self.new.generated, self.new.stored):
             parts.append("generated expression")
         return f"alter column {self.table}.{self.new.name}: {', '.join(parts)}"
 
 
 @dataclass(frozen=True)
-class AddConstraint:
+class AddConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models add."""
+
+    kind: ClassVar[str] = "add_constraint"
 
     table: str
     constraint: Constraint
@@ -114,8 +152,10 @@ class AddConstraint:
 
 
 @dataclass(frozen=True)
-class DropConstraint:
+class DropConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models no longer have."""
+
+    kind: ClassVar[str] = "drop_constraint"
 
     table: str
     constraint: Constraint
@@ -125,8 +165,10 @@ class DropConstraint:
 
 
 @dataclass(frozen=True)
-class AlterTable:
+class AlterTable(_Kind):
     """A change of primary key, AUTOINCREMENT, STRICT or WITHOUT ROWID."""
+
+    kind: ClassVar[str] = "alter_table"
 
     table: str
     old: Table
@@ -146,8 +188,10 @@ class AlterTable:
 
 
 @dataclass(frozen=True)
-class CreateIndex:
+class CreateIndex(_Kind):
     """An index in the models but not in the database (or changed)."""
+
+    kind: ClassVar[str] = "create_index"
 
     index: Index
 
@@ -157,8 +201,10 @@ class CreateIndex:
 
 
 @dataclass(frozen=True)
-class DropIndex:
+class DropIndex(_Kind):
     """An index in the database but not in the models (or changed)."""
+
+    kind: ClassVar[str] = "drop_index"
 
     index: Index
 

@@ -63,7 +63,12 @@ def resolve(database: object) -> Target:
         if not url.database or url.database == ":memory:":
             return _borrow_engine(database)
         return Target(label=url.database, path=Path(url.database))
-    text = os.fspath(database)  # type: ignore[call-overload]
+    if not isinstance(database, (str, os.PathLike)):
+        raise RebuilderError(
+            f"cannot use a {type(database).__name__} as the database; pass a path, a sqlite:/// URL, "
+            "a SQLAlchemy Engine or a sqlite3.Connection"
+        )
+    text = str(os.fspath(database))
     scheme = text.split("://", 1)[0] if "://" in text else ""
     if scheme and not scheme.startswith("sqlite"):
         raise RebuilderError(f"{text} is not a SQLite URL; rebuilder works on SQLite files only")

@@ -34,6 +34,18 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+ASIDE_PREFIX = "_rebuilder_old_"
+
+
+def aside_name(column: str) -> str:
+    """The name a column is moved aside to when a rename gives its name to another column.
+
+    Such a column is then dropped in the same sync; the name exists only inside
+    the sync's transaction.
+    """
+    return ASIDE_PREFIX + column
+
+
 def is_internal(name: str, version_table: str) -> bool:
     """Whether a table belongs to SQLite or to a migration tool, never to the models."""
     key = fold(name)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rebuilder.errors import RebuilderError
+from rebuilder.errors import VersionTableInvalid
 from rebuilder.names import excluded, fold, quote
 
 if TYPE_CHECKING:
@@ -66,16 +66,10 @@ def read_version(conn: sqlite3.Connection, table: str) -> str | None:
     if not columns:
         return None
     if [fold(c) for c in columns] != ["version_num"]:
-        raise RebuilderError(
-            f"the version table {table!r} has columns {', '.join(columns)}, not just version_num; "
-            "nothing was changed, rename that table or pass --version-table with another name"
-        )
+        raise VersionTableInvalid(table, f"has columns {', '.join(columns)}, not just version_num")
     rows = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 2").fetchall()
     if len(rows) > 1:
-        raise RebuilderError(
-            f"the version table {table!r} holds more than one row; nothing was changed, "
-            "delete the stale rows or pass --version-table with another name"
-        )
+        raise VersionTableInvalid(table, "holds more than one row")
     return str(rows[0][0]) if rows else None
 
 
@@ -112,4 +106,4 @@ def read_history(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, i
         "WHERE version_table = ? ORDER BY id DESC",
         (table,),
     )
-    return [tuple(r) for r in rows.fetchall()]  # type: ignore[misc]
+    return [(str(v), str(at), int(n), str(summary)) for v, at, n, summary in rows.fetchall()]
