@@ -7,18 +7,57 @@ them; `rebuilder.planner` turns them into steps.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique
+from rebuilder.names import fold
+from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique, differing
 
 Constraint = Unique | Check | ForeignKey
 
 
+def _either(word: str, otherwise: str, field: str) -> Callable[[Any, Any], str]:
+    return lambda old, new: word if getattr(new, field) else otherwise
+
+
+_COLUMN_PARTS: tuple[tuple[str, Callable[[Column, Column], str]], ...] = (
+    ("type", lambda old, new: f"type {old.type or '(none)'} -> {new.type or '(none)'}"),
+    ("notnull", _either("NOT NULL", "nullable", "notnull")),
+    ("default", lambda old, new: f"default {old.default or '(none)'} -> {new.default or '(none)'}"),
+    ("collate", lambda old, new: f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}"),
+    ("generated", lambda old, new: "generated expression"),
+    ("stored", lambda old, new: "generated expression"),
+)
+"""How each differing column field reads in a plan, in order."""
+
+_TABLE_PARTS: tuple[tuple[str, Callable[[Table, Table], str]], ...] = (
+    ("primary_key", lambda old, new: f"primary key ({', '.join(new.primary_key)})"),
+    ("autoincrement", _either("AUTOINCREMENT", "no AUTOINCREMENT", "autoincrement")),
+    ("strict", _either("STRICT", "not STRICT", "strict")),
+    ("without_rowid", _either("WITHOUT ROWID", "with rowid", "without_rowid")),
+)
+"""How each differing table option reads in a plan, in order."""
+
+
+def _parts(parts: Sequence[tuple[str, Callable[[Any, Any], str]]], old: Any, new: Any) -> str:
+    changed = differing(old, new)
+    return ", ".join(dict.fromkeys(describe(old, new) for name, describe in parts if name in changed))
+
+
+def snake_case(name: str) -> str:
+    """``DropColumn`` -> ``drop_column``: a record's stable kind, from its class name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 class _Kind:
-    """Gives a change its stable ``kind`` name and a plain-JSON form."""
+    """Gives a change its stable ``kind`` (its class name in snake case) and a plain-JSON form."""
 
     kind: ClassVar[str]
+
+    def __init_subclass__(cls) -> None:
+        cls.kind = snake_case(cls.__name__)
 
     @property
     def subject(self) -> str:
@@ -40,8 +79,6 @@ class _Kind:
 class RenameTable(_Kind):
     """A table renamed on request (its live name ``old``)."""
 
-    kind: ClassVar[str] = "rename_table"
-
     old: str
     new: str
 
@@ -52,8 +89,6 @@ class RenameTable(_Kind):
 @dataclass(frozen=True)
 class RenameColumn(_Kind):
     """A column renamed on request (``table`` as the models name it)."""
-
-    kind: ClassVar[str] = "rename_column"
 
     table: str
     old: str
@@ -67,8 +102,6 @@ class RenameColumn(_Kind):
 class CreateTable(_Kind):
     """A table in the models but not in the database."""
 
-    kind: ClassVar[str] = "create_table"
-
     table: Table
 
     def __str__(self) -> str:
@@ -79,8 +112,6 @@ class CreateTable(_Kind):
 class DropTable(_Kind):
     """A table in the database but not in the models."""
 
-    kind: ClassVar[str] = "drop_table"
-
     table: Table
 
     def __str__(self) -> str:
@@ -90,8 +121,6 @@ class DropTable(_Kind):
 @dataclass(frozen=True)
 class AddColumn(_Kind):
     """A column in the model table but not in the database table."""
-
-    kind: ClassVar[str] = "add_column"
 
     table: str
     column: Column
@@ -104,8 +133,6 @@ class AddColumn(_Kind):
 class DropColumn(_Kind):
     """A column in the database table but not in the model table."""
 
-    kind: ClassVar[str] = "drop_column"
-
     table: str
     column: Column
 
@@ -117,32 +144,17 @@ class DropColumn(_Kind):
 class AlterColumn(_Kind):
     """A column whose type, nullability, default, collation or expression differs."""
 
-    kind: ClassVar[str] = "alter_column"
-
     table: str
     old: Column
     new: Column
 
     def __str__(self) -> str:
-        parts = []
-        if self.old.type != self.new.type:
-            parts.append(f"type {self.old.type or '(none)'} -> {self.new.type or '(none)'}")
-        if self.old.notnull != self.new.notnull:
-            parts.append("NOT NULL" if self.new.notnull else "nullable")
-        if self.old.default != self.new.default:
-            parts.append(f"default {self.old.default or '(none)'} -> {self.new.default or '(none)'}")
-        if self.old.collate != self.new.collate:
-            parts.append(f"collate {self.old.collate or 'BINARY'} -> {self.new.collate or 'BINARY'}")
-        if (self.old.generated, self.old.stored) != (self.new.generated, self.new.stored):
-            parts.append("generated expression")
-        return f"alter column {self.table}.{self.new.name}: {', '.join(parts)}"
+        return f"alter column {self.table}.{self.new.name}: {_parts(_COLUMN_PARTS, self.old, self.new)}"
 
 
 @dataclass(frozen=True)
 class AddConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models add."""
-
-    kind: ClassVar[str] = "add_constraint"
 
     table: str
     constraint: Constraint
@@ -155,8 +167,6 @@ class AddConstraint(_Kind):
 class DropConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models no longer have."""
 
-    kind: ClassVar[str] = "drop_constraint"
-
     table: str
     constraint: Constraint
 
@@ -168,30 +178,17 @@ class DropConstraint(_Kind):
 class AlterTable(_Kind):
     """A change of primary key, AUTOINCREMENT, STRICT or WITHOUT ROWID."""
 
-    kind: ClassVar[str] = "alter_table"
-
     table: str
     old: Table
     new: Table
 
     def __str__(self) -> str:
-        parts = []
-        if self.old.primary_key != self.new.primary_key:
-            parts.append(f"primary key ({', '.join(self.new.primary_key)})")
-        if self.old.autoincrement != self.new.autoincrement:
-            parts.append("AUTOINCREMENT" if self.new.autoincrement else "no AUTOINCREMENT")
-        if self.old.strict != self.new.strict:
-            parts.append("STRICT" if self.new.strict else "not STRICT")
-        if self.old.without_rowid != self.new.without_rowid:
-            parts.append("WITHOUT ROWID" if self.new.without_rowid else "with rowid")
-        return f"alter table {self.table}: {', '.join(parts)}"
+        return f"alter table {self.table}: {_parts(_TABLE_PARTS, self.old, self.new)}"
 
 
 @dataclass(frozen=True)
 class CreateIndex(_Kind):
     """An index in the models but not in the database (or changed)."""
-
-    kind: ClassVar[str] = "create_index"
 
     index: Index
 
@@ -203,8 +200,6 @@ class CreateIndex(_Kind):
 @dataclass(frozen=True)
 class DropIndex(_Kind):
     """An index in the database but not in the models (or changed)."""
-
-    kind: ClassVar[str] = "drop_index"
 
     index: Index
 
@@ -228,3 +223,12 @@ Change = (
 )
 
 TABLE_CHANGES = (AddColumn, DropColumn, AlterColumn, AddConstraint, DropConstraint, AlterTable)
+
+
+def by_table(changes: Sequence[Change]) -> dict[str, list[Change]]:
+    """The changes to existing tables, grouped by folded table name."""
+    grouped: dict[str, list[Change]] = {}
+    for change in changes:
+        if isinstance(change, TABLE_CHANGES):
+            grouped.setdefault(fold(change.table), []).append(change)
+    return grouped

@@ -31,7 +31,7 @@ from rebuilder.changes import (
 from rebuilder.errors import RenameNotFound
 from rebuilder.expressions import canonical_expr, rename_columns
 from rebuilder.names import aside_name, fold
-from rebuilder.options import ColumnRename, TableRename
+from rebuilder.options import Rename
 from rebuilder.schema import Check, Column, ForeignKey, Index, Schema, Table, Unique
 
 
@@ -49,7 +49,7 @@ class Renames:
     columns: tuple[RenameColumn, ...] = ()
 
 
-def _table_rename(live: Schema, target: Schema, rename: TableRename) -> RenameTable:
+def _table_rename(live: Schema, target: Schema, rename: Rename) -> RenameTable:
     old, new = live.table(rename.old), target.table(rename.new)
     if old is None:
         raise RenameNotFound(rename.text, f"the database has no table {rename.old!r}")
@@ -60,9 +60,7 @@ def _table_rename(live: Schema, target: Schema, rename: TableRename) -> RenameTa
     return RenameTable(old.name, new.name)
 
 
-def _column_rename(
-    live: Schema, target: Schema, by_new: Mapping[str, str], rename: ColumnRename
-) -> RenameColumn:
+def _column_rename(live: Schema, target: Schema, by_new: Mapping[str, str], rename: Rename) -> RenameColumn:
     # The table may be named as in the database or as in the models.
     new_table = next((n for n, o in by_new.items() if o == fold(rename.table)), fold(rename.table))
     old_table, model = live.table(by_new.get(new_table, new_table)), target.table(new_table)
@@ -81,8 +79,8 @@ def _column_rename(
 def resolve_renames(
     live: Schema,
     target: Schema,
-    columns: Sequence[ColumnRename] = (),
-    tables: Sequence[TableRename] = (),
+    columns: Sequence[Rename] = (),
+    tables: Sequence[Rename] = (),
 ) -> Renames:
     """Check renames against both schemas.
 

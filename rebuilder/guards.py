@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from sqlglot.errors import SqlglotError
 
 from rebuilder.changes import (
-    TABLE_CHANGES,
     AddColumn,
     AddConstraint,
     AlterColumn,
@@ -26,6 +25,7 @@ from rebuilder.changes import (
     CreateTable,
     DropColumn,
     DropTable,
+    by_table,
 )
 from rebuilder.expressions import column_names, substitute
 from rebuilder.names import fold, quote
@@ -407,14 +407,6 @@ def _fk_guards(changes: Sequence[Change], renamed: Schema, edited: set[str]) -> 
     return found
 
 
-def _by_table(changes: Sequence[Change]) -> dict[str, list[Change]]:
-    grouped: dict[str, list[Change]] = {}
-    for change in changes:
-        if isinstance(change, TABLE_CHANGES):
-            grouped.setdefault(fold(change.table), []).append(change)
-    return grouped
-
-
 def choose(
     renamed: Schema, target: Schema, changes: Sequence[Change], steps: Sequence[Step]
 ) -> tuple[Guard, ...]:
@@ -426,10 +418,10 @@ def choose(
         changes: The differences, renames excluded.
         steps: The planned steps.
     """
-    by_table = _by_table(changes)
+    grouped = by_table(changes)
     reshaped = {fold(s.table): s for s in steps if isinstance(s, (RebuildStep, EditSchemaStep))}
     found: list[Guard] = []
-    for key, mine in sorted(by_table.items()):
+    for key, mine in sorted(grouped.items()):
         old, new = renamed.table(key), target.table(key)
         step: Step | None = reshaped.get(key)
         assert old is not None and new is not None

@@ -15,35 +15,20 @@ Renaming = Mapping[str, str] | Iterable[str] | None
 
 
 @dataclass(frozen=True)
-class TableRename:
-    """A table rename the caller asked for.
+class Rename:
+    """A rename the caller asked for: of a table, or of a column of ``table``.
 
     Attributes:
-        old: The table's name in the database.
-        new: Its name in the models.
+        old: The name in the database.
+        new: The name in the models.
         text: The rename as the caller wrote it, for messages.
+        table: For a column, its table, by its name in the database or in the models.
     """
 
     old: str
     new: str
     text: str
-
-
-@dataclass(frozen=True)
-class ColumnRename:
-    """A column rename the caller asked for.
-
-    Attributes:
-        table: The table, by its name in the database or in the models.
-        old: The column's name in the database.
-        new: Its name in the models.
-        text: The rename as the caller wrote it, for messages.
-    """
-
-    table: str
-    old: str
-    new: str
-    text: str
+    table: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,8 +45,8 @@ class Options:
 
     exclude: tuple[str, ...] = ()
     version_table: str = "rebuilder_version"
-    renames: tuple[ColumnRename, ...] = ()
-    table_renames: tuple[TableRename, ...] = ()
+    renames: tuple[Rename, ...] = ()
+    table_renames: tuple[Rename, ...] = ()
     timeout: float = 30.0
 
     @classmethod
@@ -91,7 +76,7 @@ def _strings(value: Renaming) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_column_rename(text: str) -> ColumnRename:
+def parse_column_rename(text: str) -> Rename:
     """Parse ``TABLE.OLD=NEW``.
 
     Raises:
@@ -101,10 +86,10 @@ def parse_column_rename(text: str) -> ColumnRename:
     table, dot, old = left.rpartition(".")
     if not eq or not dot or not table or not old or not new:
         raise BadRename(text, "expected TABLE.OLD=NEW, e.g. friend.fullname=name")
-    return ColumnRename(table, old, new, text)
+    return Rename(old, new, text, table)
 
 
-def parse_table_rename(text: str) -> TableRename:
+def parse_table_rename(text: str) -> Rename:
     """Parse ``OLD=NEW``.
 
     Raises:
@@ -113,4 +98,4 @@ def parse_table_rename(text: str) -> TableRename:
     old, eq, new = text.partition("=")
     if not eq or not old or not new:
         raise BadRename(text, "expected OLD=NEW, e.g. people=friend")
-    return TableRename(old, new, text)
+    return Rename(old, new, text)

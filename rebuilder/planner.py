@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from rebuilder import guards
 from rebuilder.capabilities import Capabilities
 from rebuilder.changes import (
-    TABLE_CHANGES,
     AddColumn,
     Change,
     CreateIndex,
@@ -27,6 +26,7 @@ from rebuilder.changes import (
     DropColumn,
     DropIndex,
     DropTable,
+    by_table,
 )
 from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.errors import ForeignKeyMismatch
@@ -292,20 +292,12 @@ def _plan_table(
     return [edit] if edit is not None else [_rebuild(old, new, reasons, renamed, target, caps)]
 
 
-def _by_table(changes: Sequence[Change]) -> dict[str, list[Change]]:
-    grouped: dict[str, list[Change]] = {}
-    for change in changes:
-        if isinstance(change, TABLE_CHANGES):
-            grouped.setdefault(fold(change.table), []).append(change)
-    return grouped
-
-
 def _rename_steps(renames: Renames, renamed: Schema) -> list[Step]:
     steps: list[Step] = [RenameTableStep(r.old, r.new) for r in renames.tables]
-    by_table: dict[str, list[tuple[str, str]]] = {}
+    grouped: dict[str, list[tuple[str, str]]] = {}
     for r in renames.columns:
-        by_table.setdefault(fold(r.table), []).append((r.old, r.new))
-    for key, pairs in sorted(by_table.items()):
+        grouped.setdefault(fold(r.table), []).append((r.old, r.new))
+    for key, pairs in sorted(grouped.items()):
         table = renamed.table(key)
         assert table is not None
         sources = {fold(old) for old, _ in pairs}
@@ -335,7 +327,7 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     renamed = apply_renames(live, renames)
     changes = diff(renamed, target)
     tables: list[Step] = []
-    for key, mine in sorted(_by_table(changes).items()):
+    for key, mine in sorted(by_table(changes).items()):
         old, new = renamed.table(key), target.table(key)
         assert old is not None and new is not None
         tables += _plan_table(old, new, mine, renamed, target, caps)
@@ -356,6 +348,6 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
         for c in changes
         if isinstance(c, CreateIndex) and c.index.table not in rebuilt
     ]
-    check_parent_keys(target, set(_by_table(changes)) | {t.key for t in created})
+    check_parent_keys(target, set(by_table(changes)) | {t.key for t in created})
     found = guards.choose(renamed, target, changes, steps)
     return Procedure((*renames.tables, *renames.columns, *changes), tuple(steps), found)

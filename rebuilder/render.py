@@ -20,23 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 
+from rebuilder import steps
 from rebuilder.ddl import qualify_index, rename_table_in_ddl, retarget_index
 from rebuilder.errors import UnsupportedSchema
 from rebuilder.names import aside_name, fold, literal, quote
 from rebuilder.schema import Table
-from rebuilder.steps import (
-    AddColumnStep,
-    CreateIndexStep,
-    CreateTableStep,
-    DropColumnStep,
-    DropIndexStep,
-    DropTableStep,
-    EditSchemaStep,
-    RebuildStep,
-    RenameColumnsStep,
-    RenameTableStep,
-    Step,
-)
+from rebuilder.steps import RebuildStep, Step
 
 TEMP_PREFIX = "_rebuilder_new_"
 
@@ -108,7 +97,7 @@ def render(step: Step) -> list[Operation]:
 
 
 @render.register
-def _(step: RenameTableStep) -> list[Operation]:
+def _(step: steps.RenameTableStep) -> list[Operation]:
     return _statements(f"ALTER TABLE {_q(step.table)} RENAME TO {quote(step.new)}")
 
 
@@ -117,7 +106,7 @@ def _rename(table: str, old: str, new: str) -> str:
 
 
 @render.register
-def _(step: RenameColumnsStep) -> list[Operation]:
+def _(step: steps.RenameColumnsStep) -> list[Operation]:
     olds = {fold(old) for old, _ in step.renames} | {fold(a) for a in step.aside}
     if not any(fold(new) in olds - {fold(old)} for old, new in step.renames):
         return _statements(*(_rename(step.table, old, new) for old, new in step.renames))
@@ -129,32 +118,32 @@ def _(step: RenameColumnsStep) -> list[Operation]:
 
 
 @render.register
-def _(step: CreateTableStep) -> list[Operation]:
+def _(step: steps.CreateTableStep) -> list[Operation]:
     return _statements(rename_table_in_ddl(step.definition.sql, step.table))
 
 
 @render.register
-def _(step: DropTableStep) -> list[Operation]:
+def _(step: steps.DropTableStep) -> list[Operation]:
     return _statements(f"DROP TABLE {_q(step.table)}")
 
 
 @render.register
-def _(step: AddColumnStep) -> list[Operation]:
+def _(step: steps.AddColumnStep) -> list[Operation]:
     return _statements(f"ALTER TABLE {_q(step.table)} ADD COLUMN {step.column.sql}")
 
 
 @render.register
-def _(step: DropColumnStep) -> list[Operation]:
+def _(step: steps.DropColumnStep) -> list[Operation]:
     return _statements(f"ALTER TABLE {_q(step.table)} DROP COLUMN {quote(step.column.name)}")
 
 
 @render.register
-def _(step: CreateIndexStep) -> list[Operation]:
+def _(step: steps.CreateIndexStep) -> list[Operation]:
     return _statements(qualify_index(step.index.sql))
 
 
 @render.register
-def _(step: DropIndexStep) -> list[Operation]:
+def _(step: steps.DropIndexStep) -> list[Operation]:
     return _statements(f"DROP INDEX {_q(step.index.name)}")
 
 
@@ -264,7 +253,7 @@ def _(step: RebuildStep) -> list[Operation]:
 
 
 @render.register
-def _(step: EditSchemaStep) -> list[Operation]:
+def _(step: steps.EditSchemaStep) -> list[Operation]:
     # Rows stored before an ADD COLUMN read the DEFAULT: write out the old one first.
     materialize = [
         f"UPDATE {_q(step.old.name)} SET {quote(column)} = {value} WHERE {quote(column)} IS {value}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rebuilder.changes import snake_case
 from rebuilder.names import quote
 from rebuilder.schema import Column, Dependent, Index, Table
 
@@ -69,6 +70,9 @@ class Step:
 
     table: str
 
+    def __init_subclass__(cls) -> None:
+        cls.kind = snake_case(cls.__name__.removesuffix("Step"))
+
     @property
     def destructive(self) -> bool:
         """Whether the step can destroy stored values."""
@@ -91,7 +95,6 @@ class Step:
 class RenameTableStep(Step):
     """``ALTER TABLE old RENAME TO new``; other tables' FKs follow. ``table`` is the old name."""
 
-    kind: ClassVar[str] = "rename_table"
     new: str
 
     def __str__(self) -> str:
@@ -108,7 +111,6 @@ class RenameColumnsStep(Step):
             aside first (`rebuilder.names.aside_name`) and dropped later.
     """
 
-    kind: ClassVar[str] = "rename_columns"
     renames: tuple[tuple[str, str], ...]
     aside: tuple[str, ...] = ()
 
@@ -121,7 +123,6 @@ class RenameColumnsStep(Step):
 class CreateTableStep(Step):
     """``CREATE TABLE`` exactly as the models declare it."""
 
-    kind: ClassVar[str] = "create_table"
     definition: Table
 
     def __str__(self) -> str:
@@ -132,7 +133,6 @@ class CreateTableStep(Step):
 class DropTableStep(Step):
     """``DROP TABLE`` of a table the models no longer have."""
 
-    kind: ClassVar[str] = "drop_table"
     drops_data: ClassVar[bool] = True
 
     def __str__(self) -> str:
@@ -143,7 +143,6 @@ class DropTableStep(Step):
 class AddColumnStep(Step):
     """A native ``ALTER TABLE ADD COLUMN``."""
 
-    kind: ClassVar[str] = "add_column"
     column: Column
 
     def __str__(self) -> str:
@@ -154,7 +153,6 @@ class AddColumnStep(Step):
 class DropColumnStep(Step):
     """A native ``ALTER TABLE DROP COLUMN``."""
 
-    kind: ClassVar[str] = "drop_column"
     drops_data: ClassVar[bool] = True
     column: Column
 
@@ -180,7 +178,6 @@ class RebuildStep(Step):
             table instead of being built again.
     """
 
-    kind: ClassVar[str] = "rebuild_table"
     old: Table
     new: Table
     copies: tuple[Copy, ...]
@@ -222,7 +219,6 @@ class EditSchemaStep(Step):
             the default, so they are written out first.
     """
 
-    kind: ClassVar[str] = "edit_table"
     old: Table
     new: Table
     reasons: tuple[str, ...]
@@ -236,7 +232,6 @@ class EditSchemaStep(Step):
 class CreateIndexStep(Step):
     """``CREATE [UNIQUE] INDEX`` as the models declare it."""
 
-    kind: ClassVar[str] = "create_index"
     index: Index
 
     def __str__(self) -> str:
@@ -248,8 +243,6 @@ class CreateIndexStep(Step):
 class DropIndexStep(Step):
     """``DROP INDEX``."""
 
-    kind: ClassVar[str] = "drop_index"
-    drops_data: ClassVar[bool] = False
     index: Index
 
     def __str__(self) -> str:
