@@ -53,6 +53,10 @@ def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> s
     digest = hashlib.sha256(FORMAT.encode())
     for part in sorted(parts):
         digest.update(b"\x00" + part.encode())
+    # What is excluded decides the result too: a database synced with an exclusion
+    # must not take the fast path for a sync without it (or with another).
+    for pattern in sorted(set(patterns)):
+        digest.update(b"\x01" + pattern.encode())
     return digest.hexdigest()[:32]
 
 

@@ -118,7 +118,7 @@ SCENARIOS: list[Scenario] = [
             "rebuild table items: drop column items.note; add column items.color VARCHAR(10); "
             "alter column items.name: NOT NULL; alter column items.code: type VARCHAR(10) -> INTEGER; "
             "alter column items.qty: NOT NULL, default (none) -> '0'; "
-            "alter column items.flag: default 1 -> None; add UNIQUE (name) on items; "
+            "alter column items.flag: default 1 -> (none); add UNIQUE (name) on items; "
             "add CHECK (qty >= 0) on items; "
             "add FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE on items",
         ],
