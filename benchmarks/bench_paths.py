@@ -226,7 +226,7 @@ METHODS: dict[str, Method] = {
             "native RENAME COLUMN",
             "V1RenameBase",
             sync_options={"renames": [f"friend.address={RENAMED_TO}"]},
-            step_type="RenameColumnStep",
+            step_type="RenameColumnsStep",
             step_prefix=f"rename column friend.address -> {RENAMED_TO}",
             column_map={"address": RENAMED_TO},
             xinfo=_renamed,

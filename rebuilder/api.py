@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,25 +33,19 @@ from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, R
 from rebuilder.load import metadata_of, require_tables
 from rebuilder.names import fold
 from rebuilder.options import Options, Renaming
-from rebuilder.results import Plan, SyncResult
+from rebuilder.results import CheckResult, Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
     from rebuilder.apply import Reporters
-    from rebuilder.changes import Change
-    from rebuilder.planner import Planned
+    from rebuilder.execute import Progress, RowProgress
+    from rebuilder.planner import Procedure
     from rebuilder.schema import Schema
     from rebuilder.steps import Step
 
 log = logging.getLogger("rebuilder")
-
-Progress = Callable[["Step", int, int], None]
-"""Called as ``progress(step, number, total)`` before each step."""
-
-RowProgress = Callable[[str, int, int], None]
-"""Called as ``row_progress(table, copied, total)`` while a large table is copied."""
 
 LockWait = Callable[[str, float], None]
 """Called as ``on_wait(database, timeout)`` when a sync starts waiting for another connection's lock."""
@@ -104,8 +98,9 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         conn.close()
 
 
+@dataclass(eq=False)
 class EveryTableDropped(DataLossRefused):
-    """The plan drops every table of a non-empty database: refused without consent, even when empty.
+    """The plan drops every table of a database that has tables: refused without consent, even when empty.
 
     Models that share no table with the database are more often the wrong
     models (a Base whose classes were never imported, another app's models)
@@ -115,28 +110,29 @@ class EveryTableDropped(DataLossRefused):
         tables: The tables the plan would drop.
     """
 
-    def __init__(self, tables: Sequence[str]) -> None:
-        self.tables = tuple(tables)
-        self.losses = ()
-        RebuilderError.__init__(
-            self,
-            f"refused to drop every table of the database ({', '.join(self.tables)}): the models "
-            "define none of them, so they may be the wrong models; nothing was changed, re-run with "
-            "--allow-data-loss (or --yes) if dropping them all is what you want",
-        )
+    tables: tuple[str, ...] = ()
+    template = (
+        "refused to drop every table of the database ({listed}): the models define none of them, "
+        "so they may be the wrong models; nothing was changed, {opt[allow_data_loss]} if dropping "
+        "them all is what you want"
+    )
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"listed": ", ".join(self.tables)}
 
 
 @dataclass(frozen=True)
 class _Prepared:
     target: Schema
-    planned: Planned
+    procedure: Procedure
     live: Schema
 
     def every_table_dropped(self) -> tuple[str, ...]:
         """The live tables when the plan drops every one of them, else ``()``."""
         from rebuilder.steps import DropTableStep
 
-        dropped = {fold(s.table.name) for s in self.planned.steps if isinstance(s, DropTableStep)}
+        dropped = {fold(s.table) for s in self.procedure.steps if isinstance(s, DropTableStep)}
         names = tuple(t.name for t in self.live.tables)
         return names if names and {fold(n) for n in names} <= dropped else ()
 
@@ -144,9 +140,7 @@ class _Prepared:
 def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
     from rebuilder.declare import declare
 
-    target, models_db = declare(metadatas, options.exclude, options.version_table)
-    models_db.close()
-    return target
+    return declare(metadatas, options.exclude, options.version_table)
 
 
 def _prepare(
@@ -166,6 +160,22 @@ def _prepare(
     if not schema_edits:
         caps = replace(caps, writable_schema=False)
     return _Prepared(target, make_plan(live, target, renames, caps), live)
+
+
+def _plan(target: object, database: object, options: Options) -> tuple[Plan, tuple[str, ...]]:
+    """The plan, and the live tables when it drops every one of them (else ``()``)."""
+    from rebuilder.guards import evaluate
+
+    metadatas = _models(target)
+    version = fingerprint(metadatas, options.exclude)
+    connection = _connection(database, write=False, timeout=options.timeout)
+    with connection as (conn, _label), read_transaction(conn):
+        current = read_version(conn, options.version_table)
+        prepared = _prepare(conn, metadatas, options)
+        found = evaluate(conn, prepared.procedure.guards)
+    procedure = prepared.procedure
+    shown = Plan(procedure.steps, procedure.changes, found.losses, found.violations, version, current)
+    return shown, prepared.every_table_dropped()
 
 
 def plan(
@@ -195,26 +205,7 @@ def plan(
     Raises:
         NoTables: If the models define no table.
     """
-    options = Options.of(exclude, version_table, renames, table_renames, timeout)
-    return _plan(target, database, options)[0]
-
-
-def _plan(target: object, database: object, options: Options) -> tuple[Plan, tuple[str, ...]]:
-    """The plan, and the live tables when it drops every one of them."""
-    from rebuilder.apply import evaluate
-
-    metadatas = _models(target)
-    version = fingerprint(metadatas, options.exclude)
-    with (
-        _connection(database, write=False, timeout=options.timeout) as (conn, _label),
-        read_transaction(conn),
-    ):
-        current = read_version(conn, options.version_table)
-        prepared = _prepare(conn, metadatas, options)
-        found = evaluate(conn, prepared.planned.guards)
-    planned = prepared.planned
-    shown = Plan(planned.steps, planned.changes, found.losses, found.violations, version, current)
-    return shown, prepared.every_table_dropped()
+    return _plan(target, database, Options.of(exclude, version_table, renames, table_renames, timeout))[0]
 
 
 def check(
@@ -224,8 +215,8 @@ def check(
     exclude: Iterable[str] = (),
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
-) -> list[Change]:
-    """Compare the live schema with the models; an empty list means in sync.
+) -> CheckResult:
+    """Compare the live schema with the models; an empty result means in sync.
 
     Unlike `sync`'s fast path, this always reads the real schema, so it finds
     drift made behind rebuilder's back even when the version row is current.
@@ -238,7 +229,7 @@ def check(
         timeout: Seconds to wait for a lock.
 
     Returns:
-        The differences.
+        The differences (iterable; false when in sync).
     """
     from rebuilder.diff import compare
     from rebuilder.reflect import reflect
@@ -247,7 +238,7 @@ def check(
     target_schema = _declare(_models(target), options)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
         live = reflect(conn, options.exclude, version_table)
-    return compare(live, target_schema)
+    return CheckResult(compare(live, target_schema))
 
 
 def _models(target: object) -> tuple[MetaData, ...]:
@@ -261,7 +252,7 @@ def _dry_run(target: object, database: object, options: Options, allow_data_loss
     if shown.losses and not allow_data_loss:
         raise DataLossRefused(shown.losses)
     if every_table and not allow_data_loss:
-        raise EveryTableDropped(every_table)
+        raise EveryTableDropped((), every_table)
     return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
 
 
@@ -333,8 +324,8 @@ def sync(
         from rebuilder.apply import Reporters
         from rebuilder.errors import SchemaEditsForbidden
 
-        job = _Job(metadatas, version, options, allow_data_loss, expect, on_wait)
-        report = Reporters(progress, row_progress, relax_secure_delete)
+        job = _Job(metadatas, version, options, allow_data_loss, expect, relax_secure_delete, on_wait)
+        report = Reporters(progress, row_progress)
         try:
             result = _apply_once(conn, label, job, report, schema_edits=True)
         except SchemaEditsForbidden:
@@ -364,6 +355,7 @@ class _Job:
     options: Options
     allow_data_loss: bool
     expect: tuple[Step, ...] | None
+    relax_secure_delete: bool
     on_wait: LockWait | None = None
 
     def waiting(self, label: str) -> Callable[[], None] | None:
@@ -384,13 +376,21 @@ def _apply_once(
         if current == job.version:
             return SyncResult((), job.version, current)
         prepared = _prepare(conn, job.metadatas, options, schema_edits)
-        if job.expect is not None and job.expect != prepared.planned.steps:
+        steps = prepared.procedure.steps
+        if job.expect is not None and job.expect != steps:
             raise PlanChanged()
         every_table = prepared.every_table_dropped()
         if every_table and not job.allow_data_loss:
-            raise EveryTableDropped(every_table)
-        apply_plan(conn, prepared.target, prepared.planned, options, job.allow_data_loss, report)
-        steps = prepared.planned.steps
+            raise EveryTableDropped((), every_table)
+        apply_plan(
+            conn,
+            prepared.target,
+            prepared.procedure,
+            options,
+            job.allow_data_loss,
+            report,
+            job.relax_secure_delete,
+        )
         summary = "; ".join(str(s) for s in steps) or "recorded version"
         write_version(conn, options.version_table, job.version, summary, len(steps))
     return SyncResult(steps, job.version, current)

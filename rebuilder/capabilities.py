@@ -27,14 +27,11 @@ class Capabilities:
         """Build the record from a connection's ``sqlite_version()`` and its defensive flag."""
         text = conn.execute("SELECT sqlite_version()").fetchone()[0]
         defensive = False
-        if hasattr(conn, "getconfig"):  # Python 3.12+
-            defensive = bool(conn.getconfig(sqlite3.SQLITE_DBCONFIG_DEFENSIVE))
+        flag = getattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE", None)
+        getconfig = getattr(conn, "getconfig", None)
+        if flag is not None and getconfig is not None:  # Python 3.12+
+            defensive = bool(getconfig(flag))
         return cls(tuple(int(part) for part in text.split(".")), writable_schema=not defensive)
-
-    @property
-    def rename_column(self) -> bool:
-        """``ALTER TABLE ... RENAME COLUMN`` (3.25.0)."""
-        return self.version >= (3, 25, 0)
 
     @property
     def drop_column(self) -> bool:

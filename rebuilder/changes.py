@@ -7,16 +7,77 @@ them; `rebuilder.planner` turns them into steps.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique
+from rebuilder.names import fold
+from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique, differing
 
 Constraint = Unique | Check | ForeignKey
 
 
+def _either(word: str, otherwise: str, field: str) -> Callable[[Any, Any], str]:
+    return lambda old, new: word if getattr(new, field) else otherwise
+
+
+_COLUMN_PARTS: tuple[tuple[str, Callable[[Column, Column], str]], ...] = (
+    ("type", lambda old, new: f"type {old.type or '(none)'} -> {new.type or '(none)'}"),
+    ("notnull", _either("NOT NULL", "nullable", "notnull")),
+    ("default", lambda old, new: f"default {old.default or '(none)'} -> {new.default or '(none)'}"),
+    ("collate", lambda old, new: f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}"),
+    ("generated", lambda old, new: "generated expression"),
+    ("stored", lambda old, new: "generated expression"),
+)
+"""How each differing column field reads in a plan, in order."""
+
+_TABLE_PARTS: tuple[tuple[str, Callable[[Table, Table], str]], ...] = (
+    ("primary_key", lambda old, new: f"primary key ({', '.join(new.primary_key)})"),
+    ("autoincrement", _either("AUTOINCREMENT", "no AUTOINCREMENT", "autoincrement")),
+    ("strict", _either("STRICT", "not STRICT", "strict")),
+    ("without_rowid", _either("WITHOUT ROWID", "with rowid", "without_rowid")),
+)
+"""How each differing table option reads in a plan, in order."""
+
+
+def _parts(parts: Sequence[tuple[str, Callable[[Any, Any], str]]], old: Any, new: Any) -> str:
+    changed = differing(old, new)
+    return ", ".join(dict.fromkeys(describe(old, new) for name, describe in parts if name in changed))
+
+
+def snake_case(name: str) -> str:
+    """``DropColumn`` -> ``drop_column``: a record's stable kind, from its class name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class _Kind:
+    """Gives a change its stable ``kind`` (its class name in snake case) and a plain-JSON form."""
+
+    kind: ClassVar[str]
+
+    def __init_subclass__(cls) -> None:
+        cls.kind = snake_case(cls.__name__)
+
+    @property
+    def subject(self) -> str:
+        """The table the change is about, as the models name it."""
+        table = getattr(self, "table", None)
+        if isinstance(table, Table):
+            return table.name
+        if isinstance(table, str):
+            return table
+        index = getattr(self, "index", None)
+        return index.table if isinstance(index, Index) else str(getattr(self, "new", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as plain JSON types: its kind, table and description."""
+        return {"kind": self.kind, "table": self.subject, "description": str(self)}
+
+
 @dataclass(frozen=True)
-class RenameTable:
-    """A table renamed by ``--rename-table``."""
+class RenameTable(_Kind):
+    """A table renamed on request (its live name ``old``)."""
 
     old: str
     new: str
@@ -26,8 +87,8 @@ class RenameTable:
 
 
 @dataclass(frozen=True)
-class RenameColumn:
-    """A column renamed by ``--rename``."""
+class RenameColumn(_Kind):
+    """A column renamed on request (``table`` as the models name it)."""
 
     table: str
     old: str
@@ -38,7 +99,7 @@ class RenameColumn:
 
 
 @dataclass(frozen=True)
-class CreateTable:
+class CreateTable(_Kind):
     """A table in the models but not in the database."""
 
     table: Table
@@ -48,7 +109,7 @@ class CreateTable:
 
 
 @dataclass(frozen=True)
-class DropTable:
+class DropTable(_Kind):
     """A table in the database but not in the models."""
 
     table: Table
@@ -58,7 +119,7 @@ class DropTable:
 
 
 @dataclass(frozen=True)
-class AddColumn:
+class AddColumn(_Kind):
     """A column in the model table but not in the database table."""
 
     table: str
@@ -69,18 +130,18 @@ class AddColumn:
 
 
 @dataclass(frozen=True)
-class DropColumn:
+class DropColumn(_Kind):
     """A column in the database table but not in the model table."""
 
     table: str
     column: Column
 
     def __str__(self) -> str:
-        return f"drop column {self.table}.{self.column.name}"
+        return f"drop column {self.table}.{self.column.live}"
 
 
 @dataclass(frozen=True)
-class AlterColumn:
+class AlterColumn(_Kind):
     """A column whose type, nullability, default, collation or expression differs."""
 
     table: str
@@ -88,22 +149,11 @@ class AlterColumn:
     new: Column
 
     def __str__(self) -> str:
-        parts = []
-        if self.old.type != self.new.type:
-            parts.append(f"type {self.old.type or '(none)'} -> {self.new.type or '(none)'}")
-        if self.old.notnull != self.new.notnull:
-            parts.append("NOT NULL" if self.new.notnull else "nullable")
-        if self.old.default != self.new.default:
-            parts.append(f"default {self.old.default} -> {self.new.default}")
-        if self.old.collate != self.new.collate:
-            parts.append(f"collate {self.old.collate} -> {self.new.collate}")
-        if (self.old.generated, self.old.stored) != (self.new.generated, self.new.stored):
-            parts.append("generated expression")
-        return f"alter column {self.table}.{self.new.name}: {', '.join(parts)}"
+        return f"alter column {self.table}.{self.new.name}: {_parts(_COLUMN_PARTS, self.old, self.new)}"
 
 
 @dataclass(frozen=True)
-class AddConstraint:
+class AddConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models add."""
 
     table: str
@@ -114,7 +164,7 @@ class AddConstraint:
 
 
 @dataclass(frozen=True)
-class DropConstraint:
+class DropConstraint(_Kind):
     """A UNIQUE, CHECK or FOREIGN KEY constraint the models no longer have."""
 
     table: str
@@ -125,7 +175,7 @@ class DropConstraint:
 
 
 @dataclass(frozen=True)
-class AlterTable:
+class AlterTable(_Kind):
     """A change of primary key, AUTOINCREMENT, STRICT or WITHOUT ROWID."""
 
     table: str
@@ -133,20 +183,11 @@ class AlterTable:
     new: Table
 
     def __str__(self) -> str:
-        parts = []
-        if self.old.primary_key != self.new.primary_key:
-            parts.append(f"primary key ({', '.join(self.new.primary_key)})")
-        if self.old.autoincrement != self.new.autoincrement:
-            parts.append("AUTOINCREMENT" if self.new.autoincrement else "no AUTOINCREMENT")
-        if self.old.strict != self.new.strict:
-            parts.append("STRICT" if self.new.strict else "not STRICT")
-        if self.old.without_rowid != self.new.without_rowid:
-            parts.append("WITHOUT ROWID" if self.new.without_rowid else "with rowid")
-        return f"alter table {self.table}: {', '.join(parts)}"
+        return f"alter table {self.table}: {_parts(_TABLE_PARTS, self.old, self.new)}"
 
 
 @dataclass(frozen=True)
-class CreateIndex:
+class CreateIndex(_Kind):
     """An index in the models but not in the database (or changed)."""
 
     index: Index
@@ -157,7 +198,7 @@ class CreateIndex:
 
 
 @dataclass(frozen=True)
-class DropIndex:
+class DropIndex(_Kind):
     """An index in the database but not in the models (or changed)."""
 
     index: Index
@@ -182,3 +223,12 @@ Change = (
 )
 
 TABLE_CHANGES = (AddColumn, DropColumn, AlterColumn, AddConstraint, DropConstraint, AlterTable)
+
+
+def by_table(changes: Sequence[Change]) -> dict[str, list[Change]]:
+    """The changes to existing tables, grouped by folded table name."""
+    grouped: dict[str, list[Change]] = {}
+    for change in changes:
+        if isinstance(change, TABLE_CHANGES):
+            grouped.setdefault(fold(change.table), []).append(change)
+    return grouped

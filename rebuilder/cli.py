@@ -33,7 +33,7 @@ from rebuilder import __version__, api
 from rebuilder.connect import connect, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, RebuilderError
 from rebuilder.load import load_models
-from rebuilder.results import Plan
+from rebuilder.results import CheckResult, Plan
 from rebuilder.version import read_history, read_version
 
 # The Click that typer parses with (recent typer carries its own copy): its usage
@@ -52,7 +52,7 @@ app = typer.Typer(
 class _Command(TyperCommand):
     """A command whose usage line reads ``MODELS DATABASE`` (as Click writes it), not ``{MODELS}``."""
 
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
         """The usage line's pieces, required arguments without braces."""
         return [re.sub(r"^\{(.+)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
@@ -150,24 +150,27 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
     except RebuilderError as exc:
         if debug:
             err.print_exception()
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)))
+        err.print(Text.assemble(("error: ", "bold red"), exc.message(cli=True)))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("[bold red]interrupted:[/] the sync was rolled back and nothing was changed")
         raise typer.Exit(130) from None
 
 
-def _print_plan(shown: Plan) -> None:
-    if not shown.steps:
-        out.print(str(shown), markup=False)
-        return
-    for step in shown.steps:
-        mark, style = ("! ", "bold red") if step.destructive else ("- ", "green")
-        out.print(Text.assemble((mark, style), str(step)))
-    for loss in shown.losses:
-        out.print(Text.assemble(("  data loss: ", "red"), str(loss)))
-    for violation in shown.violations:
-        out.print(Text.assemble(("  refused: ", "red"), str(violation)))
+STYLES = {
+    "step": ("- ", "green"),
+    "destructive": ("! ", "bold red"),
+    "loss": ("  data loss: ", "red"),
+    "refused": ("  refused: ", "red"),
+    "note": ("", ""),
+}
+"""How each kind of result line is marked and coloured (the text comes from the result)."""
+
+
+def _print_lines(shown: Plan | CheckResult) -> None:
+    for kind, text in shown.lines():
+        mark, style = STYLES[kind]
+        out.print(Text.assemble((mark, style), text))
 
 
 class CopyProgress:
@@ -279,7 +282,7 @@ def sync(
 
     def action() -> None:
         metadatas = load_models(models)
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             renames=rename,
             table_renames=rename_table,
             exclude=exclude or (),
@@ -288,12 +291,12 @@ def sync(
         )
         allow, expect = allow_data_loss or yes, None
         if dry_run:
-            _print_plan(api.plan(metadatas, database, **kwargs))
+            _print_lines(api.plan(metadatas, database, **kwargs))
             return
         if not allow and sys.stdin.isatty():
             shown = api.plan(metadatas, database, **kwargs)
             if shown.losses and not shown.violations:
-                _print_plan(shown)
+                _print_lines(shown)
                 if not typer.confirm("These steps destroy data. Apply them?", default=False):
                     raise DataLossRefused(shown.losses)
                 allow, expect = True, shown.steps
@@ -348,7 +351,7 @@ def plan(
             # Written as is: rich would expand the DDL's tabs.
             sys.stdout.write("".join(statement.rstrip() + ";\n" for statement in shown.sql))
         else:
-            _print_plan(shown)
+            _print_lines(shown)
 
     _run(debug, action)
 
@@ -369,11 +372,8 @@ def check(
             load_models(models), database, exclude=exclude or (), version_table=version_table, timeout=timeout
         )
         _note_missing(database)
-        for change in found:
-            out.print(f"- {change}", markup=False)
-        if not found:
-            out.print("in sync")
-        return 1 if found else 0
+        _print_lines(found)
+        return 0 if found.in_sync else 1
 
     code = _run(debug, action)
     raise typer.Exit(code)

@@ -66,7 +66,12 @@ def resolve(database: object) -> Target:
         if not url.database or url.database == ":memory:":
             return _borrow_engine(database)
         return Target(label=url.database, path=Path(url.database))
-    text = os.fspath(database)  # type: ignore[call-overload]
+    if not isinstance(database, (str, os.PathLike)):
+        raise RebuilderError(
+            f"cannot use a {type(database).__name__} as the database; pass a path, a sqlite:/// URL, "
+            "a SQLAlchemy Engine or a sqlite3.Connection"
+        )
+    text = str(os.fspath(database))
     scheme = text.split("://", 1)[0] if "://" in text else ""
     if scheme and not scheme.startswith("sqlite"):
         raise RebuilderError(f"{text} is not a SQLite URL; rebuilder works on SQLite files only")
@@ -85,6 +90,7 @@ def _borrow_engine(engine: Any) -> Target:
     return Target(label="in-memory engine", conn=proxy.driver_connection, release=proxy.close)
 
 
+@dataclass(eq=False)
 class NoSuchDatabase(RebuilderError):
     """A command that never creates the database was given a path that does not exist.
 
@@ -92,11 +98,11 @@ class NoSuchDatabase(RebuilderError):
         path: The path given.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        super().__init__(f"the database {path} does not exist; check the path (only sync creates it)")
+    path: str
+    template = "the database {path} does not exist; check the path (only sync creates it)"
 
 
+@dataclass(eq=False)
 class DirectoryNotWritable(RebuilderError):
     """SQLite could not write beside the database: its directory is not writable.
 
@@ -108,13 +114,12 @@ class DirectoryNotWritable(RebuilderError):
         directory: The directory that is not writable.
     """
 
-    def __init__(self, path: str, directory: str) -> None:
-        self.path = path
-        self.directory = directory
-        super().__init__(
-            f"cannot write to {path}: its directory {directory} is not writable, so SQLite cannot "
-            "create its journal file there; nothing was changed, make the directory writable"
-        )
+    path: str
+    directory: str
+    template = (
+        "cannot write to {path}: its directory {directory} is not writable, so SQLite cannot "
+        "create its journal file there; nothing was changed, make the directory writable"
+    )
 
 
 def directory_not_writable(path: Path | None, text: str) -> DirectoryNotWritable | None:

@@ -118,8 +118,8 @@ def declare(
     exclude: Iterable[str] = (),
     version_table: str = "rebuilder_version",
     spec: str = "models",
-) -> tuple[Schema, sqlite3.Connection]:
-    """Return the models' canonical schema and the in-memory database it was read from.
+) -> Schema:
+    """Return the models' canonical schema, read from an in-memory database made by ``create_all``.
 
     Args:
         metadatas: The models' MetaData objects.
@@ -127,8 +127,11 @@ def declare(
         version_table: The version table's name, which is never managed.
         spec: Where the models came from, for messages.
 
-    Returns:
-        The schema, and the connection (the caller closes it).
+    Raises:
+        BadModelSpec: If SQLAlchemy or SQLite refuses the models' DDL.
     """
     conn = create_models_db(metadatas, spec)
-    return reflect(conn, exclude, version_table), conn
+    try:
+        return reflect(conn, exclude, version_table)
+    finally:
+        conn.close()

@@ -1,22 +1,45 @@
 """The exception hierarchy: one root, subclasses that carry their data.
 
-Every message is one sentence that names the object and the way out. The CLI
-turns these into exit codes in exactly one place (`rebuilder.cli`).
+Every message is one sentence that names the object and the way out. Each
+subclass is a dataclass whose ``template`` is formatted from its fields, so a
+message never disagrees with the data it names. The way out is worded for the
+caller: the library names keyword arguments (``allow_data_loss=True``), the
+command line names flags (``--allow-data-loss``): ``str(error)`` is the
+library's wording, ``error.message(cli=True)`` the command line's. The CLI
+turns errors into exit codes in exactly one place (`rebuilder.cli`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, ClassVar
+
+from rebuilder.results import Loss, Violation
+
+OPTIONS: Mapping[str, tuple[str, str]] = {
+    "allow_data_loss": ("re-run with --allow-data-loss (or --yes)", "pass allow_data_loss=True"),
+    "timeout": ("raise --timeout", "pass a larger timeout="),
+    "version_table": ("pass --version-table with another name", "pass version_table= with another name"),
+    "exclude": ("use --exclude to leave the table alone", "pass exclude=[...] to leave the table alone"),
+}
+"""Each way out a message may give: its command-line and its library wording."""
 
 
-def samples_text(samples: Sequence[object]) -> str:
-    """Show sample values in a message: each repr cut to 40 characters."""
-    shown = []
-    for value in samples:
-        text = repr(value)
-        shown.append(text if len(text) <= 40 else text[:37] + "...")
-    return ", ".join(shown)
+class _Words(Mapping[str, str]):
+    """The options' wordings for one kind of caller, for ``{opt[name]}`` in templates."""
+
+    def __init__(self, cli: bool) -> None:
+        self.index = 0 if cli else 1
+
+    def __getitem__(self, name: str) -> str:
+        return OPTIONS[name][self.index]
+
+    def __iter__(self) -> Any:
+        return iter(OPTIONS)
+
+    def __len__(self) -> int:
+        return len(OPTIONS)
 
 
 class RebuilderError(Exception):
@@ -24,9 +47,36 @@ class RebuilderError(Exception):
 
     Attributes:
         exit_code: The process exit code the CLI uses for this error.
+        template: The message, formatted from the fields (and ``{opt[...]}``
+            for an option's wording); empty for a plain message.
     """
 
-    exit_code: int = 1
+    exit_code: ClassVar[int] = 1
+    template: ClassVar[str] = ""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.text = text
+
+    def values(self) -> dict[str, object]:
+        """The values the template names: the fields, plus anything derived from them."""
+        if not is_dataclass(self):
+            return {"text": self.text}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def message(self, cli: bool = False) -> str:
+        """The one-sentence message, its way out worded for the command line or the library."""
+        if not self.template:
+            return self.text
+        return self.template.format(**self.values(), opt=_Words(cli))
+
+    def __str__(self) -> str:
+        return self.message()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if not is_dataclass(self):
+            return (type(self), (self.text,))
+        return (type(self), tuple(getattr(self, f.name) for f in fields(self)))
 
 
 class UsageError(RebuilderError):
@@ -35,6 +85,7 @@ class UsageError(RebuilderError):
     exit_code = 2
 
 
+@dataclass(eq=False)
 class BadModelSpec(RebuilderError):
     """The MODELS argument cannot be turned into a MetaData.
 
@@ -43,26 +94,40 @@ class BadModelSpec(RebuilderError):
         reason: What was wrong with it.
     """
 
-    def __init__(self, spec: str, reason: str) -> None:
-        self.spec = spec
-        self.reason = reason
-        super().__init__(f"cannot load models {spec!r}: {reason}")
+    spec: str
+    reason: str
+    template = "cannot load models {spec!r}: {reason}"
 
 
+@dataclass(eq=False)
 class BadRename(UsageError):
-    """A ``--rename`` or ``--rename-table`` is malformed or names nothing.
+    """A rename is malformed.
 
     Attributes:
         rename: The rename as given.
         reason: What was wrong with it.
     """
 
-    def __init__(self, rename: str, reason: str) -> None:
-        self.rename = rename
-        self.reason = reason
-        super().__init__(f"bad rename {rename!r}: {reason}")
+    rename: str
+    reason: str
+    template = "bad rename {rename!r}: {reason}"
 
 
+@dataclass(eq=False)
+class RenameNotFound(RebuilderError):
+    """A rename names a table or column that is not there.
+
+    Attributes:
+        rename: The rename as given.
+        reason: What is missing.
+    """
+
+    rename: str
+    reason: str
+    template = "cannot apply rename {rename!r}: {reason}; nothing was changed"
+
+
+@dataclass(eq=False)
 class NotADatabase(RebuilderError):
     """The DATABASE path exists but is not a usable SQLite database file.
 
@@ -71,12 +136,12 @@ class NotADatabase(RebuilderError):
         reason: What is wrong with the file.
     """
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path} is not a SQLite database ({reason}); it was left untouched, check the path")
+    path: str
+    reason: str
+    template = "{path} is not a SQLite database ({reason}); it was left untouched, check the path"
 
 
+@dataclass(eq=False)
 class DatabaseLocked(RebuilderError):
     """Another connection held the write lock for longer than the timeout.
 
@@ -85,15 +150,15 @@ class DatabaseLocked(RebuilderError):
         timeout: Seconds waited.
     """
 
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-        super().__init__(
-            f"database {path} is locked by another connection (waited {timeout:g}s); "
-            "nothing was changed, try again when it is free or raise --timeout"
-        )
+    path: str
+    timeout: float
+    template = (
+        "database {path} is locked by another connection (waited {timeout:g}s); "
+        "nothing was changed, try again when it is free or {opt[timeout]}"
+    )
 
 
+@dataclass(eq=False)
 class UnsupportedSchema(RebuilderError):
     """The live database holds something rebuilder cannot read or rebuild safely.
 
@@ -102,39 +167,47 @@ class UnsupportedSchema(RebuilderError):
         reason: What rebuilder cannot handle.
     """
 
-    def __init__(self, table: str, reason: str) -> None:
-        self.table = table
-        self.reason = reason
-        super().__init__(
-            f"table {table!r}: {reason}; nothing was changed (use --exclude to leave the table alone)"
-        )
+    table: str
+    reason: str
+    template = "table {table!r}: {reason}; nothing was changed ({opt[exclude]})"
 
 
-@dataclass(frozen=True)
-class Loss:
-    """One step that would destroy stored values.
+@dataclass(eq=False)
+class VersionTableInvalid(RebuilderError):
+    """The version table exists but is not of the expected shape.
 
     Attributes:
-        table: The table concerned.
-        column: The column concerned, or None for a whole table.
-        what: A short description, e.g. ``"drop table"``.
-        count: How many rows hold values that would be lost.
-        samples: A few of those values, as Python objects.
+        table: The version table's name.
+        problem: What is wrong with it.
     """
 
     table: str
-    column: str | None
-    what: str
-    count: int
-    samples: tuple[object, ...] = ()
-
-    def __str__(self) -> str:
-        where = self.table if self.column is None else f"{self.table}.{self.column}"
-        sample = samples_text(self.samples)
-        tail = f" (e.g. {sample})" if sample else ""
-        return f"{self.what} {where}: {self.count} row(s) would lose data{tail}"
+    problem: str
+    template = (
+        "the version table {table!r} {problem}; nothing was changed, fix that table or {opt[version_table]}"
+    )
 
 
+@dataclass(eq=False)
+class TempNameTaken(RebuilderError):
+    """An object already holds the name a rebuild needs for its new table.
+
+    Attributes:
+        kind: What holds the name (``table``, ``index``, ...).
+        name: The name in the way.
+        table: The table that needs it.
+    """
+
+    kind: str
+    name: str
+    table: str
+    template = (
+        "a {kind} named {name!r} already exists, and rebuilder needs that name to rebuild table "
+        "{table!r}; nothing was changed, drop or rename that {kind} (another tool may have left it)"
+    )
+
+
+@dataclass(eq=False)
 class DataLossRefused(RebuilderError):
     """The plan would destroy stored values and the caller did not allow it.
 
@@ -142,39 +215,17 @@ class DataLossRefused(RebuilderError):
         losses: Every data-destroying step with its counts and samples.
     """
 
-    def __init__(self, losses: Sequence[Loss]) -> None:
-        self.losses = tuple(losses)
-        listed = "; ".join(str(loss) for loss in self.losses)
-        super().__init__(
-            f"refused to destroy data: {listed}; nothing was changed, "
-            "re-run with --allow-data-loss (or --yes) to accept the loss"
-        )
+    losses: tuple[Loss, ...]
+    template = (
+        "refused to destroy data: {listed}; nothing was changed, {opt[allow_data_loss]} to accept the loss"
+    )
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"listed": "; ".join(str(loss) for loss in self.losses)}
 
 
-@dataclass(frozen=True)
-class Violation:
-    """Existing rows that a constraint the models add would reject.
-
-    Attributes:
-        table: The table whose rows violate the constraint.
-        constraint: A readable description of the constraint.
-        count: How many rows (or duplicate groups) violate it.
-        samples: Up to five offending rows, by primary key or rowid, or values.
-        hint: The suggested way out.
-    """
-
-    table: str
-    constraint: str
-    count: int
-    samples: tuple[object, ...] = ()
-    hint: str = ""
-
-    def __str__(self) -> str:
-        sample = samples_text(self.samples)
-        tail = f" (e.g. {sample})" if sample else ""
-        return f"{self.count} existing row(s) of table {self.table!r} violate {self.constraint}{tail}"
-
-
+@dataclass(eq=False)
 class ConstraintViolated(RebuilderError):
     """Existing rows violate a constraint the models add; refused even with data loss allowed.
 
@@ -182,23 +233,26 @@ class ConstraintViolated(RebuilderError):
         violations: Every violated constraint with counts and samples.
     """
 
-    def __init__(self, violations: Sequence[Violation]) -> None:
-        self.violations = tuple(violations)
-        first = self.violations[0]
-        more = f" (and {len(self.violations) - 1} more)" if len(self.violations) > 1 else ""
-        super().__init__(f"{first}{more}; nothing was changed, {first.hint or 'fix the rows first'}")
+    violations: tuple[Violation, ...]
+    template = "{first}{more}; nothing was changed, {hint}"
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        first, rest = self.violations[0], len(self.violations) - 1
+        more = f" (and {rest} more)" if rest else ""
+        return {"first": first, "more": more, "hint": first.hint or "fix the rows first"}
 
 
+@dataclass(eq=False)
 class PlanChanged(RebuilderError):
     """The database changed between the confirmed plan and the apply."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "the database changed while you were confirming the plan; "
-            "nothing was changed, run the command again"
-        )
+    template = (
+        "the database changed while you were confirming the plan; nothing was changed, run the command again"
+    )
 
 
+@dataclass(eq=False)
 class VerificationFailed(RebuilderError):
     """After applying, the database did not match the models (a rebuilder bug).
 
@@ -206,15 +260,18 @@ class VerificationFailed(RebuilderError):
         differences: What still differs.
     """
 
-    def __init__(self, differences: Sequence[str]) -> None:
-        self.differences = tuple(differences)
-        listed = "; ".join(self.differences[:5])
-        super().__init__(
-            f"after applying, the database still differs from the models ({listed}); "
-            "the sync was rolled back and nothing was changed, please report this"
-        )
+    differences: tuple[str, ...]
+    template = (
+        "after applying, the database still differs from the models ({listed}); "
+        "the sync was rolled back and nothing was changed, please report this"
+    )
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"listed": "; ".join(self.differences[:5])}
 
 
+@dataclass(eq=False)
 class SyncFailed(RebuilderError):
     """SQLite refused a statement while applying; the sync was rolled back.
 
@@ -223,29 +280,17 @@ class SyncFailed(RebuilderError):
         detail: SQLite's message, with temporary names replaced by real ones.
     """
 
-    def __init__(self, table: str | None, detail: str) -> None:
-        self.table = table
-        self.detail = detail
-        where = f" while changing table {table!r}" if table else ""
-        super().__init__(
-            f"SQLite refused the change{where}: {detail}; the sync was rolled back and nothing was changed"
-        )
+    table: str | None
+    detail: str
+    template = "SQLite refused the change{where}: {detail}; the sync was rolled back and nothing was changed"
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        where = f" while changing table {self.table!r}" if self.table else ""
+        return {"where": where, "detail": self.detail}
 
 
-class RenameNotFound(RebuilderError):
-    """A ``--rename`` or ``--rename-table`` names a table or column that is not there.
-
-    Attributes:
-        rename: The rename as given.
-        reason: What is missing.
-    """
-
-    def __init__(self, rename: str, reason: str) -> None:
-        self.rename = rename
-        self.reason = reason
-        super().__init__(f"cannot apply rename {rename!r}: {reason}; nothing was changed")
-
-
+@dataclass(eq=False)
 class DependentBroken(RebuilderError):
     """A view or trigger would stop working after the sync.
 
@@ -255,16 +300,16 @@ class DependentBroken(RebuilderError):
         detail: SQLite's complaint, e.g. ``no such column: gone``.
     """
 
-    def __init__(self, kind: str, name: str, detail: str) -> None:
-        self.kind = kind
-        self.name = name
-        self.detail = detail
-        super().__init__(
-            f"the sync would break {kind} {name!r} ({detail}); nothing was changed, "
-            f"change or drop the {kind} first"
-        )
+    kind: str
+    name: str
+    detail: str
+    template = (
+        "the sync would break {kind} {name!r} ({detail}); nothing was changed, "
+        "change or drop the {kind} first"
+    )
 
 
+@dataclass(eq=False)
 class DiskFull(RebuilderError):
     """There is, or was, not enough room to rebuild a table.
 
@@ -274,21 +319,23 @@ class DiskFull(RebuilderError):
         free: Free bytes found beforehand, or None when SQLite ran out mid-way.
     """
 
-    def __init__(self, table: str, needed: int, free: int | None = None) -> None:
-        self.table = table
-        self.needed = needed
-        self.free = free
-        mb = max(1, -(-needed // 1_000_000))
-        if free is None:
-            text = f"disk full while rebuilding table {table!r}: needs about {mb} MB free"
-        else:
-            text = (
-                f"not enough disk space to rebuild table {table!r}: needs about {mb} MB, "
-                f"{free // 1_000_000} MB free"
-            )
-        super().__init__(f"{text}; nothing was changed, free some space and try again")
+    table: str
+    needed: int
+    free: int | None = None
+    template = "{text}; nothing was changed, free some space and try again"
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        mb = max(1, -(-self.needed // 1_000_000))
+        if self.free is None:
+            return {"text": f"disk full while rebuilding table {self.table!r}: needs about {mb} MB free"}
+        return {
+            "text": f"not enough disk space to rebuild table {self.table!r}: needs about {mb} MB, "
+            f"{self.free // 1_000_000} MB free"
+        }
 
 
+@dataclass(eq=False)
 class ForeignKeyMismatch(RebuilderError):
     """A foreign key would reference columns that are neither PRIMARY KEY nor UNIQUE.
 
@@ -299,23 +346,19 @@ class ForeignKeyMismatch(RebuilderError):
         foreign_key: A readable description of the foreign key.
     """
 
-    def __init__(self, table: str, foreign_key: str) -> None:
-        self.table = table
-        self.foreign_key = foreign_key
-        super().__init__(
-            f"table {table!r} has {foreign_key}, but those parent columns are neither PRIMARY KEY "
-            "nor UNIQUE, so SQLite would reject every write; nothing was changed, make them unique "
-            "in the models"
-        )
+    table: str
+    foreign_key: str
+    template = (
+        "table {table!r} has {foreign_key}, but those parent columns are neither PRIMARY KEY "
+        "nor UNIQUE, so SQLite would reject every write; nothing was changed, make them unique in the models"
+    )
 
 
+@dataclass(eq=False)
 class SchemaEditsForbidden(RebuilderError):
     """The connection refuses edits of ``sqlite_schema`` (SQLite's defensive mode).
 
     `rebuilder.sync` catches it and plans again without schema edits.
     """
 
-    def __init__(self) -> None:
-        super().__init__(
-            "this connection forbids editing sqlite_schema (defensive mode); nothing was changed"
-        )
+    template = "this connection forbids editing sqlite_schema (defensive mode); nothing was changed"

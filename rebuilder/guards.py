@@ -1,19 +1,37 @@
 """Guards: the queries that decide whether a plan loses data or breaks constraints.
 
-A guard is plain data made by the planner: the rows it looks at (``source``),
-a predicate true for each offending row (``where``), what to show of them
-(``sample``), and what to say when any row matches. `rebuilder.apply` runs
-all guards over one source in a single scan, before any step, inside the
-sync's transaction; ``plan`` runs them read-only. Every guard over a table
-reads it as ``main."T" AS c``.
+This module chooses them (from the changes and the planned steps, reading each
+rebuild's copy map), builds them, and evaluates them. A guard is plain data:
+the rows it looks at (``source``), a predicate true for each offending row
+(``where``), what to show of them (``sample``), and what to say. Guards run
+before any step, inside the sync's transaction (``plan`` runs them read-only),
+so they name every table and column by its live name (`Table.live`,
+`Column.live`); each is its own query, so SQLite can answer it from an index.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from rebuilder.schema import ForeignKey, Table
-from rebuilder.sqltext import affinity, quote
+from sqlglot.errors import SqlglotError
+
+from rebuilder.changes import (
+    AddColumn,
+    AddConstraint,
+    AlterColumn,
+    Change,
+    CreateTable,
+    DropColumn,
+    DropTable,
+    by_table,
+)
+from rebuilder.expressions import column_names, substitute
+from rebuilder.names import fold, quote
+from rebuilder.results import Loss, Violation
+from rebuilder.schema import Check, ForeignKey, Schema, Table, affinity
+from rebuilder.steps import COPY, DEFAULT, Copy, CreateIndexStep, EditSchemaStep, RebuildStep, Step
 
 LOSS = "loss"
 VIOLATION = "violation"
@@ -29,11 +47,12 @@ class Guard:
         table: The real table, as the models name it.
         column: The column concerned, if any.
         what: What would happen, e.g. ``"drop column"`` or a constraint.
-        source: The FROM clause the guard scans.
+        source: The FROM clause the guard reads.
         where: True for each offending row of ``source``.
         sample: What to show of up to five offending rows.
         hint: The way out, for violations.
-        optional: Skip the guard if its query cannot run (the steps still check).
+        rechecked: The steps check this again (the copy, or COMMIT's foreign
+            key check), so a guard whose query SQLite cannot run is skipped.
         proves: The foreign key this guard proves, if any.
     """
 
@@ -45,8 +64,13 @@ class Guard:
     where: str
     sample: str
     hint: str = ""
-    optional: bool = False
+    rechecked: bool = False
     proves: ForeignKey | None = None
+
+    @property
+    def count_sql(self) -> str:
+        """How many rows offend."""
+        return f"SELECT count(*) FROM {self.source} WHERE {self.where}"
 
     @property
     def sample_sql(self) -> str:
@@ -54,32 +78,46 @@ class Guard:
         return f"SELECT {self.sample} FROM {self.source} WHERE {self.where} LIMIT 5"
 
 
-def scan(table: str) -> str:
-    """The source every guard over ``table`` reads."""
-    return f"main.{quote(table)} AS c"
+# --- building one guard -----------------------------------------------------
+
+
+def scan(table: Table) -> str:
+    """The source every guard over ``table`` reads: the live table as ``c``."""
+    return f"main.{quote(table.live)} AS c"
 
 
 def row_key(table: Table) -> str:
-    """The SQL that names a row of ``table``: its primary key, else its rowid."""
+    """The SQL that names a live row of ``table``: its primary key, else its rowid."""
     if table.primary_key:
-        return ", ".join(f"c.{quote(table.column(k).name)}" for k in table.primary_key)  # type: ignore[union-attr]
+        return ", ".join(f"c.{quote(table.live_column(k))}" for k in table.primary_key)
     return "c.rowid"
-
-
-def drop_table(table: Table, name: str) -> Guard:
-    """Dropping a table with rows loses them."""
-    return Guard(LOSS, table.name, None, "drop table", scan(name), "1", row_key(table))
-
-
-def drop_column(table: str, old_table: str, column: str) -> Guard:
-    """Dropping a column loses its non-NULL values."""
-    col = f"c.{quote(column)}"
-    return Guard(LOSS, table, column, "drop column", scan(old_table), f"{col} IS NOT NULL", col)
 
 
 _CANON_INT = "CAST(CAST({c} AS INTEGER) AS TEXT) = {c}"
 _CANON_REAL = "CAST(CAST({c} AS REAL) AS TEXT) = {c}"
 _SMALL = "abs({c}) < 9007199254740992"
+_SURVIVES = {
+    "INTEGER": [
+        "typeof({c}) = 'integer'",
+        "typeof({c}) = 'real' AND {c} = CAST({c} AS INTEGER) AND " + _SMALL,
+        "typeof({c}) = 'text' AND " + _CANON_INT,
+    ],
+    "NUMERIC": [
+        "typeof({c}) IN ('integer', 'real')",
+        "typeof({c}) = 'text' AND " + _CANON_INT,
+        "typeof({c}) = 'text' AND " + _CANON_REAL + " AND CAST({c} AS REAL) <> CAST({c} AS INTEGER)",
+    ],
+    "REAL": [
+        "typeof({c}) = 'real'",
+        "typeof({c}) = 'integer' AND " + _SMALL,
+        "typeof({c}) = 'text' AND " + _CANON_REAL,
+        "typeof({c}) = 'text' AND " + _CANON_INT + " AND " + _SMALL,
+    ],
+    "TEXT": [
+        "typeof({c}) IN ('text', 'integer', 'blob')",
+        "typeof({c}) = 'real' AND CAST(CAST({c} AS TEXT) AS REAL) = {c}",
+    ],
+}
 
 
 def survives(column: str, new_type: str) -> str:
@@ -90,63 +128,58 @@ def survives(column: str, new_type: str) -> str:
     survives, ``'0012'``, ``'1e3'``, ``'12.5'`` and ``'chess'`` into INTEGER
     do not. Never a CAST on the copy itself.
     """
-    c = quote(column)
-    kind = affinity(new_type)
-    checks = {
-        "INTEGER": [
-            "typeof({c}) = 'integer'",
-            "typeof({c}) = 'real' AND {c} = CAST({c} AS INTEGER) AND " + _SMALL,
-            "typeof({c}) = 'text' AND " + _CANON_INT,
-        ],
-        "NUMERIC": [
-            "typeof({c}) IN ('integer', 'real')",
-            "typeof({c}) = 'text' AND " + _CANON_INT,
-            "typeof({c}) = 'text' AND " + _CANON_REAL + " AND CAST({c} AS REAL) <> CAST({c} AS INTEGER)",
-        ],
-        "REAL": [
-            "typeof({c}) = 'real'",
-            "typeof({c}) = 'integer' AND " + _SMALL,
-            "typeof({c}) = 'text' AND " + _CANON_REAL,
-            "typeof({c}) = 'text' AND " + _CANON_INT + " AND " + _SMALL,
-        ],
-        "TEXT": [
-            "typeof({c}) IN ('text', 'integer', 'blob')",
-            "typeof({c}) = 'real' AND CAST(CAST({c} AS TEXT) AS REAL) = {c}",
-        ],
-    }.get(kind, ["1"])
-    return " OR ".join(f"({part})" for part in ["{c} IS NULL", *checks]).format(c=c)
+    checks = _SURVIVES.get(affinity(new_type), ["1"])
+    return " OR ".join(f"({part})" for part in ["{c} IS NULL", *checks]).format(c=quote(column))
 
 
-def change_type(table: str, old_table: str, column: str, old_type: str, new_type: str) -> Guard:
+def drop_table(table: Table) -> Guard:
+    """Dropping a table with rows loses them."""
+    return Guard(LOSS, table.name, None, "drop table", scan(table), "1", row_key(table))
+
+
+def drop_column(table: Table, column: str) -> Guard:
+    """Dropping a column loses its non-NULL values (``column``: its live name)."""
+    col = f"c.{quote(column)}"
+    return Guard(LOSS, table.name, column, "drop column", scan(table), f"{col} IS NOT NULL", col)
+
+
+def change_type(table: Table, change: AlterColumn) -> Guard:
     """A type change whose affinity differs may alter stored values."""
-    what = f"change type ({old_type or 'none'} -> {new_type or 'none'}) of"
-    where = f"NOT ({survives(column, new_type)})"
-    return Guard(LOSS, table, column, what, scan(old_table), where, f"c.{quote(column)}")
+    column = change.old.live
+    what = f"change type ({change.old.type or 'none'} -> {change.new.type or 'none'}) of"
+    where = f"NOT ({survives(column, change.new.type)})"
+    return Guard(LOSS, table.name, column, what, scan(table), where, f"c.{quote(column)}")
 
 
-def not_null(table: str, old_table: str, column: str, key: str, new: bool) -> Guard:
+def not_null(table: Table, column: str, new: bool) -> Guard:
     """NOT NULL over existing NULLs (or a new NOT NULL column with no default)."""
     where = "1" if new else f"c.{quote(column)} IS NULL"
     hint = "give the column a server_default or fill the NULLs first"
-    what = f"NOT NULL on column {column!r}"
-    return Guard(VIOLATION, table, column, what, scan(old_table), where, key, hint)
+    return Guard(
+        VIOLATION,
+        table.name,
+        column,
+        f"NOT NULL on column {column!r}",
+        scan(table),
+        where,
+        row_key(table),
+        hint,
+    )
 
 
 def unique(
-    table: str,
-    old_table: str,
-    keys: tuple[str, ...],
+    table: Table,
+    keys: Sequence[str],
     what: str,
-    collations: tuple[str | None, ...] = (),
+    collations: Sequence[str | None] = (),
     hint: str = "remove the duplicates first",
 ) -> Guard:
     """UNIQUE over duplicate values (NULLs are distinct, as in SQLite).
 
     Args:
-        table: The real table, as the models name it.
-        old_table: Its live name.
+        table: The table, with its live name.
         keys: SQL for each key over the live table: a quoted column, or what
-            the copy will fill the new column with (a default, a COALESCE).
+            the copy will write into the new column (a default, a COALESCE).
         what: The constraint, for the message.
         collations: The collation each key will have, so that ``'A'`` and
             ``'a'`` count as duplicates under a new NOCASE.
@@ -161,63 +194,301 @@ def unique(
     cols = ", ".join(grouped)
     notnull = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
     dupes = (
-        f"(SELECT {cols} FROM main.{quote(old_table)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
+        f"(SELECT {cols} FROM main.{quote(table.live)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
     )
-    return Guard(VIOLATION, table, None, what, dupes, "1", "*", hint, optional=True)
+    return Guard(VIOLATION, table.name, None, what, dupes, "1", "*", hint, rechecked=True)
 
 
-def check(table: str, old_table: str, expr: str, key: str, what: str) -> Guard:
-    """A CHECK that existing rows violate."""
+def check(table: Table, expr: str, what: str) -> Guard:
+    """A CHECK that existing rows violate (``expr`` over the live table)."""
     hint = "fix or delete the offending rows first"
-    return Guard(VIOLATION, table, None, what, scan(old_table), f"NOT ({expr})", key, hint, optional=True)
+    return Guard(
+        VIOLATION, table.name, None, what, scan(table), f"NOT ({expr})", row_key(table), hint, rechecked=True
+    )
 
 
-def orphans(
-    fk: ForeignKey,
-    table: str,
-    old_table: str,
-    columns: list[str],
-    parent: str | None,
-    refs: list[str],
-    key: str,
-    lookup: bool = False,
-) -> Guard:
+def orphans(fk: ForeignKey, table: Table, parent: Table | None, lookup: bool) -> Guard:
     """A FOREIGN KEY over rows whose parent does not exist.
 
     Args:
-        fk: The foreign key the models add.
-        table: The real table, as the models name it.
-        old_table: Its live name.
-        columns: The live names of the referencing columns.
-        parent: The live name of the parent table, or None if it is new (empty).
-        refs: The live names of the referenced columns.
-        key: What to show of an orphaned row.
+        fk: The foreign key the models add, in the names the renames give.
+        table: The child table.
+        parent: The parent table, or None if it is new (so empty).
         lookup: Whether ``NOT IN (SELECT ...)`` asks the same question as the
             foreign key (one column, same affinity and collation on both
             sides): SQLite then builds the parents' keys once and looks each
             row up, several times faster than a correlated NOT EXISTS.
     """
-    cols = [f"c.{quote(c)}" for c in columns]
+    cols = [f"c.{quote(table.live_column(c))}" for c in fk.columns]
     notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     missing = "1"
-    if parent is not None and lookup:
-        (ref,) = refs
-        missing = (
-            f"{cols[0]} NOT IN (SELECT {quote(ref)} FROM main.{quote(parent)} WHERE {quote(ref)} IS NOT NULL)"
-        )
-    elif parent is not None:
-        match = " AND ".join(f"p.{quote(r)} = {c}" for r, c in zip(refs, cols, strict=True))
-        missing = f"NOT EXISTS (SELECT 1 FROM main.{quote(parent)} AS p WHERE {match})"
+    if parent is not None:
+        refs = [quote(parent.live_column(r)) for r in fk.ref_columns]
+        source = f"main.{quote(parent.live)}"
+        if lookup:
+            missing = f"{cols[0]} NOT IN (SELECT {refs[0]} FROM {source} WHERE {refs[0]} IS NOT NULL)"
+        else:
+            match = " AND ".join(f"p.{r} = {c}" for r, c in zip(refs, cols, strict=True))
+            missing = f"NOT EXISTS (SELECT 1 FROM {source} AS p WHERE {match})"
     hint = "add the missing parent rows or clear the orphaned keys first"
+    where = f"{notnull} AND {missing}"
     return Guard(
         VIOLATION,
-        table,
+        table.name,
         None,
         fk.describe(),
-        scan(old_table),
-        f"{notnull} AND {missing}",
-        key,
+        scan(table),
+        where,
+        row_key(table),
         hint,
-        optional=True,
+        rechecked=True,
         proves=fk,
     )
+
+
+# --- choosing the guards of a plan ------------------------------------------
+
+
+def _identity(old: Table, new: Table) -> tuple[Copy, ...]:
+    """The copy map of an in-place edit: every column keeps what it holds."""
+    return tuple(
+        Copy(c.name, COPY, source)
+        for c in new.columns
+        if (source := old.column(c.name)) is not None and c.generated is None
+    )
+
+
+def _column_guards(old: Table, changes: Sequence[Change]) -> list[Guard]:
+    found: list[Guard] = []
+    for change in changes:
+        if isinstance(change, DropColumn) and change.column.generated is None:
+            found.append(drop_column(old, change.column.live))
+        elif isinstance(change, AddColumn):
+            column = change.column
+            if column.notnull and column.default is None and column.generated is None:
+                found.append(not_null(old, column.name, new=True))
+        elif isinstance(change, AlterColumn):
+            before, after = change.old, change.new
+            if before.affinity != after.affinity and after.generated is None:
+                found.append(change_type(old, change))
+            if after.notnull and not before.notnull and after.default is None:
+                found.append(not_null(old, before.live, new=False))
+    return found
+
+
+def _check_guard(check_: Check, old: Table, new: Table, copies: Mapping[str, Copy]) -> Guard | None:
+    """Guard a new CHECK over what the copy writes: each column replaced by its value.
+
+    None when a column is computed (the copy checks it) or sqlglot cannot read
+    the expression (the copy checks it too).
+    """
+    values = {}
+    for name in column_names(check_.expr):
+        copy = copies.get(name)
+        if copy is None:
+            if new.column(name) is not None:
+                return None  # a generated column
+            continue
+        values[name] = copy.value(live=True)
+    try:
+        return check(old, substitute(check_.expr, values), check_.describe())
+    except SqlglotError:
+        return None
+
+
+def _keys(copies: Mapping[str, Copy], columns: Iterable[str]) -> list[str] | None:
+    """What the copy writes into each key column, or None when one is all NULL or computed."""
+    keys = []
+    for column in columns:
+        copy = copies.get(column)
+        if copy is None or (copy.kind == DEFAULT and copy.default == "NULL"):
+            return None
+        keys.append(copy.value(live=True))
+    return keys
+
+
+def _collation(table: Table, column: str) -> str | None:
+    found = table.column(column)
+    return found.collate if found is not None else None
+
+
+def _unique_guards(old: Table, new: Table, copies: Mapping[str, Copy]) -> list[Guard]:
+    """Guard every UNIQUE the copy could break: new ones, new collations, filled values."""
+    found = []
+    for constraint in new.uniques:
+        keys = _keys(copies, constraint.columns)
+        if keys is None:
+            continue
+        collations = tuple(_collation(new, c) for c in constraint.columns)
+        plain = all(copies[c].kind == COPY for c in constraint.columns)
+        same = collations == tuple(_collation(old, c) for c in constraint.columns)
+        if constraint in old.uniques and same and plain:
+            continue
+        hint = "remove the duplicates first (a server_default fills every existing row with one value)"
+        found.append(unique(old, keys, constraint.describe(), collations, hint))
+    return found
+
+
+def _built_index_guards(step: RebuildStep, copies: Mapping[str, Copy]) -> list[Guard]:
+    """Guard the unique indexes a rebuild builds again, over what its copy writes."""
+    found = []
+    for index in step.indexes:
+        if not index.unique or index.where or any(k.is_expression for k in index.columns):
+            continue
+        keys = _keys(copies, (k.expr for k in index.columns))
+        if keys is not None:
+            collations = tuple(k.collate for k in index.columns)
+            found.append(unique(step.old, keys, f"unique index {index.name}", collations))
+    return found
+
+
+def _reshaped(
+    old: Table, new: Table, changes: Sequence[Change], copies: tuple[Copy, ...], in_place: bool
+) -> list[Guard]:
+    """The guards of a table rebuilt or edited in place."""
+    by_column = {fold(c.column): c for c in copies}
+    found = _column_guards(old, changes)
+    for change in changes:
+        if isinstance(change, AddConstraint) and isinstance(change.constraint, Check):
+            guard = _check_guard(change.constraint, old, new, by_column)
+            found += [guard] if guard is not None else []
+    found += _unique_guards(old, new, by_column)
+    # Editing in place validates nothing itself: the guards are the proof.
+    return [replace(g, rechecked=False) for g in found] if in_place else found
+
+
+def _new_index_guard(step: CreateIndexStep, renamed: Schema, target: Schema) -> list[Guard]:
+    """Guard a new unique index over the live rows (a column added just before holds its default)."""
+    index = step.index
+    table, model = renamed.table(index.table), target.table(index.table)
+    if (
+        not index.unique
+        or index.where
+        or any(k.is_expression for k in index.columns)
+        or table is None
+        or model is None
+    ):
+        return []
+    keys = []
+    for key in index.columns:
+        column, added = table.column(key.expr), model.column(key.expr)
+        if column is not None:
+            keys.append(quote(column.live))
+        elif added is not None and added.default is not None and added.generated is None:
+            keys.append(added.default)
+        else:
+            return []  # all NULL, which a unique index allows, or computed
+    return [unique(table, keys, f"unique index {index.name}", tuple(k.collate for k in index.columns))]
+
+
+def _same_matching(fk: ForeignKey, child: Table, parent: Table | None) -> bool:
+    """Whether a one-column key compares child and parent values alike (affinity, collation)."""
+    if parent is None or len(fk.columns) != 1:
+        return False
+    mine, theirs = child.column(fk.columns[0]), parent.column(fk.ref_columns[0])
+    if mine is None or theirs is None:
+        return False
+    return mine.affinity == theirs.affinity and mine.collate == theirs.collate
+
+
+def _fk_guards(changes: Sequence[Change], renamed: Schema, edited: set[str]) -> list[Guard]:
+    found = []
+    created = {c.table.key for c in changes if isinstance(c, CreateTable)}
+    for change in changes:
+        if not (isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey)):
+            continue
+        fk, table = change.constraint, renamed.table(change.table)
+        # A new column's values are not in the live table yet: COMMIT's foreign key check proves it.
+        if table is None or any(table.column(c) is None for c in fk.columns):
+            continue
+        parent = None if fk.ref_table in created else renamed.table(fk.ref_table)
+        guard = orphans(fk, table, parent, _same_matching(fk, table, parent))
+        found.append(replace(guard, rechecked=table.key not in edited))
+    return found
+
+
+def choose(
+    renamed: Schema, target: Schema, changes: Sequence[Change], steps: Sequence[Step]
+) -> tuple[Guard, ...]:
+    """Choose the guards a plan needs, in live names, so they can run before any step.
+
+    Args:
+        renamed: The live schema once the renames have run (see `rebuilder.diff.apply_renames`).
+        target: The models' schema.
+        changes: The differences, renames excluded.
+        steps: The planned steps.
+    """
+    grouped = by_table(changes)
+    reshaped = {fold(s.table): s for s in steps if isinstance(s, (RebuildStep, EditSchemaStep))}
+    found: list[Guard] = []
+    for key, mine in sorted(grouped.items()):
+        old, new = renamed.table(key), target.table(key)
+        step: Step | None = reshaped.get(key)
+        assert old is not None and new is not None
+        if isinstance(step, RebuildStep):
+            found += _reshaped(old, new, mine, step.copies, in_place=False)
+            found += _built_index_guards(step, {fold(c.column): c for c in step.copies})
+        elif isinstance(step, EditSchemaStep):
+            found += _reshaped(old, new, mine, _identity(old, new), in_place=True)
+        else:
+            found += _column_guards(old, mine)
+    found += [drop_table(c.table) for c in changes if isinstance(c, DropTable)]
+    rebuilt = {k for k, s in reshaped.items() if isinstance(s, RebuildStep)}
+    for step in steps:
+        if isinstance(step, CreateIndexStep) and step.index.table not in rebuilt:
+            found += _new_index_guard(step, renamed, target)
+    edited = {k for k, s in reshaped.items() if isinstance(s, EditSchemaStep)}
+    return tuple(found + _fk_guards(changes, renamed, edited))
+
+
+# --- evaluating ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the guards found.
+
+    Attributes:
+        losses: Stored values the plan would destroy.
+        violations: Existing rows that constraints the models add would reject.
+        proven: Foreign keys whose orphan guard ran and found nothing.
+    """
+
+    losses: tuple[Loss, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    proven: frozenset[ForeignKey] = frozenset()
+
+
+def _scalar(value: object) -> object:
+    return value[0] if isinstance(value, tuple) and len(value) == 1 else value
+
+
+def _run(conn: sqlite3.Connection, guard: Guard) -> tuple[int, tuple[object, ...]] | None:
+    """Count a guard's offending rows and sample them (None: SQLite cannot run it, and the steps recheck)."""
+    try:
+        count = int(conn.execute(guard.count_sql).fetchone()[0])
+        samples = tuple(_scalar(r) for r in conn.execute(guard.sample_sql).fetchall()) if count else ()
+    except sqlite3.OperationalError:
+        if guard.rechecked:
+            return None
+        raise
+    return count, samples
+
+
+def evaluate(conn: sqlite3.Connection, guards: Iterable[Guard]) -> Findings:
+    """Run every guard and return what they found."""
+    losses: list[Loss] = []
+    violations: list[Violation] = []
+    proven: set[ForeignKey] = set()
+    for guard in guards:
+        result = _run(conn, guard)
+        if result is None:
+            continue
+        count, samples = result
+        if count == 0 and guard.proves is not None:
+            proven.add(guard.proves)
+        elif count and guard.kind == LOSS:
+            losses.append(Loss(guard.table, guard.column, guard.what, count, samples[:3]))
+        elif count:
+            violations.append(Violation(guard.table, guard.what, count, samples, guard.hint))
+    return Findings(tuple(losses), tuple(violations), frozenset(proven))

@@ -15,12 +15,13 @@ import sysconfig
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from sqlalchemy import MetaData
 
-from rebuilder.errors import BadModelSpec, RebuilderError
+from rebuilder.errors import BadModelSpec
 
 
 def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
@@ -50,22 +51,25 @@ def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
     )
 
 
+@dataclass(eq=False)
 class NoTables(BadModelSpec):
     """The models hold no table at all: usually the module that defines them was never imported.
 
     Attributes:
         spec: The spec as given, or ``""`` for a library call.
+        reason: Always ``"the models define no tables"``.
     """
 
-    def __init__(self, spec: str = "") -> None:
-        self.spec = spec
-        self.reason = "the models define no tables"
-        named = f" ({spec!r} has none)" if spec else ""
-        RebuilderError.__init__(
-            self,
-            "the models define no tables: did you import the module that defines them?"
-            f"{named}; nothing was changed",
-        )
+    spec: str = ""
+    reason: str = "the models define no tables"
+    template = (
+        "the models define no tables: did you import the module that defines them?"
+        "{named}; nothing was changed"
+    )
+
+    def values(self) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"named": f" ({self.spec!r} has none)" if self.spec else ""}
 
 
 def require_tables(metadatas: tuple[MetaData, ...], spec: str = "") -> tuple[MetaData, ...]:

@@ -43,6 +43,17 @@ DEFAULT_VERSION_TABLE = "rebuilder_version"
 OTHER_TOOLS_TABLES = frozenset({"alembic_version", "_litestream_seq", "_litestream_lock"})
 """Other tools' bookkeeping tables, never managed: Alembic's version, Litestream's sequence and lock."""
 
+ASIDE_PREFIX = "_rebuilder_old_"
+
+
+def aside_name(column: str) -> str:
+    """The name a column is moved aside to when a rename gives its name to another column.
+
+    Such a column is then dropped in the same sync; the name exists only inside
+    the sync's transaction.
+    """
+    return ASIDE_PREFIX + column
+
 
 def is_internal(name: str, version_table: str) -> bool:
     """Whether a table belongs to SQLite, to rebuilder or to another tool, never to the models.

@@ -1,4 +1,4 @@
-"""The options every entry point shares, checked before anything is opened.
+"""The options every entry point shares, parsed and checked once, before anything is opened.
 
 A light module: the start-up path parses renames without loading the differ.
 """
@@ -15,21 +15,38 @@ Renaming = Mapping[str, str] | Iterable[str] | None
 
 
 @dataclass(frozen=True)
+class Rename:
+    """A rename the caller asked for: of a table, or of a column of ``table``.
+
+    Attributes:
+        old: The name in the database.
+        new: The name in the models.
+        text: The rename as the caller wrote it, for messages.
+        table: For a column, its table, by its name in the database or in the models.
+    """
+
+    old: str
+    new: str
+    text: str
+    table: str = ""
+
+
+@dataclass(frozen=True)
 class Options:
     """What every entry point needs besides the models and the database.
 
     Attributes:
         exclude: Glob patterns of tables and indexes to leave alone.
         version_table: The version table's name.
-        renames: Column renames as ``TABLE.OLD=NEW`` strings.
-        table_renames: Table renames as ``OLD=NEW`` strings.
+        renames: Column renames.
+        table_renames: Table renames.
         timeout: Seconds to wait for another writer's lock.
     """
 
     exclude: tuple[str, ...] = ()
     version_table: str = "rebuilder_version"
-    renames: tuple[str, ...] = ()
-    table_renames: tuple[str, ...] = ()
+    renames: tuple[Rename, ...] = ()
+    table_renames: tuple[Rename, ...] = ()
     timeout: float = 30.0
 
     @classmethod
@@ -41,14 +58,14 @@ class Options:
         table_renames: Renaming = None,
         timeout: float = 30.0,
     ) -> Options:
-        """Normalise and check the options.
+        """Parse and check the options.
 
         Raises:
             BadRename: If a rename is malformed.
         """
-        options = cls(tuple(exclude), version_table, _strings(renames), _strings(table_renames), timeout)
-        parse_renames(options.renames, options.table_renames)
-        return options
+        columns = tuple(parse_column_rename(text) for text in _strings(renames))
+        tables = tuple(parse_table_rename(text) for text in _strings(table_renames))
+        return cls(tuple(exclude), version_table, columns, tables, timeout)
 
 
 def _strings(value: Renaming) -> tuple[str, ...]:
@@ -59,29 +76,26 @@ def _strings(value: Renaming) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_renames(
-    columns: Iterable[str] = (), tables: Iterable[str] = ()
-) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str]]]:
-    """Parse ``TABLE.OLD=NEW`` and ``OLD=NEW`` strings.
-
-    Returns:
-        Column renames as ``(text, table, old, new)`` and table renames as
-        ``(text, old, new)``.
+def parse_column_rename(text: str) -> Rename:
+    """Parse ``TABLE.OLD=NEW``.
 
     Raises:
-        BadRename: If one is malformed.
+        BadRename: If it is malformed.
     """
-    parsed_cols = []
-    for text in columns:
-        left, eq, new = text.partition("=")
-        table, dot, old = left.rpartition(".") if "." in left else ("", "", left)
-        if not eq or not dot or not table or not old or not new:
-            raise BadRename(text, "expected TABLE.OLD=NEW, e.g. --rename friend.fullname=name")
-        parsed_cols.append((text, table, old, new))
-    parsed_tables = []
-    for text in tables:
-        old, eq, new = text.partition("=")
-        if not eq or not old or not new:
-            raise BadRename(text, "expected OLD=NEW, e.g. --rename-table people=friend")
-        parsed_tables.append((text, old, new))
-    return parsed_cols, parsed_tables
+    left, eq, new = text.partition("=")
+    table, dot, old = left.rpartition(".")
+    if not eq or not dot or not table or not old or not new:
+        raise BadRename(text, "expected TABLE.OLD=NEW, e.g. friend.fullname=name")
+    return Rename(old, new, text, table)
+
+
+def parse_table_rename(text: str) -> Rename:
+    """Parse ``OLD=NEW``.
+
+    Raises:
+        BadRename: If it is malformed.
+    """
+    old, eq, new = text.partition("=")
+    if not eq or not old or not new:
+        raise BadRename(text, "expected OLD=NEW, e.g. people=friend")
+    return Rename(old, new, text)

@@ -13,8 +13,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rebuilder.ddl import TableDDL, is_column_ref, split_create_index, split_create_table
 from rebuilder.errors import UnsupportedSchema
-from rebuilder.names import excluded, fold, is_internal
+from rebuilder.expressions import canonical_expr, canonical_type
+from rebuilder.names import excluded, fold, is_internal, quote
 from rebuilder.schema import (
     Check,
     Column,
@@ -25,15 +27,6 @@ from rebuilder.schema import (
     Schema,
     Table,
     Unique,
-)
-from rebuilder.sqltext import (
-    TableDDL,
-    canonical_expr,
-    canonical_type,
-    is_column_ref,
-    quote,
-    split_create_index,
-    split_create_table,
 )
 
 Row = tuple[object, ...]
@@ -67,10 +60,11 @@ def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]
 def _read_table(conn: sqlite3.Connection, name: str, sql: str, info: Row) -> TableRows:
     indexes = []
     for row in _pragma(conn, "index_list", name):
+        index = str(row[1])
         found = conn.execute(
-            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?", (row[1],)
+            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?", (index,)
         ).fetchone()
-        indexes.append((row, found[0] if found else None, _pragma(conn, "index_xinfo", row[1])))
+        indexes.append((row, found[0] if found else None, _pragma(conn, "index_xinfo", index)))
     return TableRows(
         name=name,
         sql=sql,
@@ -120,9 +114,13 @@ def _columns(rows: TableRows, ddl: TableDDL) -> tuple[Column, ...]:
     by_name = {fold(c.name): c for c in ddl.columns}
     columns = []
     for _cid, name, decl, notnull, dflt, _pk, hidden in rows.xinfo:
+        if hidden == 1:
+            continue  # a virtual table's hidden column
         text = by_name.get(fold(str(name)))
-        if text is None or hidden == 1:
-            continue
+        if text is None:
+            raise UnsupportedSchema(
+                rows.name, f"the definition of column {name!r} cannot be found in its CREATE TABLE"
+            )
         collate = text.collate if text.collate not in (None, "BINARY") else None
         columns.append(
             Column(
@@ -140,7 +138,7 @@ def _columns(rows: TableRows, ddl: TableDDL) -> tuple[Column, ...]:
 
 
 def _checks(ddl: TableDDL) -> frozenset[Check]:
-    found = [(None, text) for col in ddl.columns for text in col.checks]
+    found: list[tuple[str | None, str]] = [(None, text) for col in ddl.columns for text in col.checks]
     found.extend(ddl.checks)
     return frozenset(Check(expr=canonical_expr(t), name=n, sql=t) for n, t in found)
 
@@ -151,7 +149,7 @@ def _foreign_keys(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> frozenset
         grouped.setdefault(row[0], []).append(row)
     fks = []
     for parts in grouped.values():
-        parts.sort(key=lambda r: r[1])  # type: ignore[arg-type, return-value]
+        parts.sort(key=lambda r: int(str(r[1])))
         ref_table = fold(str(parts[0][2]))
         refs = tuple(fold(str(r[4])) for r in parts if r[4] is not None)
         fks.append(
@@ -173,7 +171,8 @@ def _index_keys(xinfo: Sequence[Row], sql: str | None) -> tuple[IndexColumn, ...
         if not key:
             continue
         if cid == -2:
-            text = texts[seqno] if seqno < len(texts) else "?"  # type: ignore[operator]
+            at = int(str(seqno))
+            text = texts[at] if at < len(texts) else "?"
             expr, is_expr = canonical_expr(text), not is_column_ref(text)
             if not is_expr:
                 expr = fold(text.strip('"[]`'))
@@ -226,7 +225,7 @@ def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tup
 
 
 def _primary_key(rows: TableRows) -> tuple[str, ...]:
-    keyed = sorted((r[5], fold(str(r[1]))) for r in rows.xinfo if r[5])  # type: ignore[type-var]
+    keyed = sorted((int(str(r[5])), fold(str(r[1]))) for r in rows.xinfo if r[5])
     return tuple(name for _, name in keyed)
 
 
@@ -243,8 +242,9 @@ def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
     patterns = tuple(exclude)
     kept = [t for t in catalog.tables if not excluded(t.name, patterns)]
     pks = {fold(t.name): _primary_key(t) for t in kept}
-    tables, indexes = [], []
-    protected = []
+    tables: list[Table] = []
+    indexes: list[Index] = []
+    protected: list[Dependent] = []
     for rows in kept:
         table, own = _table(rows, pks)
         tables.append(table)

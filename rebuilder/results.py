@@ -1,14 +1,119 @@
-"""What the library returns: plans and sync results. Frozen, typed, printable."""
+"""What the library returns: findings, plans, checks and sync results.
+
+Frozen and typed; each has one text form (`lines`, used by ``str()`` and the
+CLI alike) and a ``to_dict()`` of plain JSON types.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rebuilder.changes import Change
-    from rebuilder.errors import Loss, Violation
     from rebuilder.steps import Step
+
+FORMAT_VERSION = 1
+"""The version of the shape ``to_dict()`` returns; it changes only when a field does."""
+
+Json = dict[str, Any]
+
+
+def samples_text(samples: Sequence[object]) -> str:
+    """Show sample values in a message: each repr cut to 40 characters."""
+    shown = []
+    for value in samples:
+        text = repr(value)
+        shown.append(text if len(text) <= 40 else text[:37] + "...")
+    return ", ".join(shown)
+
+
+def _plain(value: object) -> object:
+    """A sample value as JSON can hold it (bytes as hex, tuples as lists)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Stored values a step would destroy: a finding of the guards, not an error.
+
+    Attributes:
+        table: The table concerned.
+        column: The column concerned, or None for a whole table.
+        what: A short description, e.g. ``"drop table"``.
+        count: How many rows hold values that would be lost.
+        samples: A few of those values, as Python objects.
+    """
+
+    table: str
+    column: str | None
+    what: str
+    count: int
+    samples: tuple[object, ...] = ()
+
+    def __str__(self) -> str:
+        where = self.table if self.column is None else f"{self.table}.{self.column}"
+        sample = samples_text(self.samples)
+        tail = f" (e.g. {sample})" if sample else ""
+        return f"{self.what} {where}: {self.count} row(s) would lose data{tail}"
+
+    def to_dict(self) -> Json:
+        """The finding as plain JSON types."""
+        return {
+            "table": self.table,
+            "column": self.column,
+            "what": self.what,
+            "count": self.count,
+            "samples": [_plain(s) for s in self.samples],
+            "message": str(self),
+        }
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Existing rows that a constraint the models add would reject: a finding of the guards.
+
+    Attributes:
+        table: The table whose rows violate the constraint.
+        constraint: A readable description of the constraint.
+        count: How many rows (or duplicate groups) violate it.
+        samples: Up to five offending rows, by primary key or rowid, or values.
+        hint: The suggested way out.
+    """
+
+    table: str
+    constraint: str
+    count: int
+    samples: tuple[object, ...] = ()
+    hint: str = ""
+
+    def __str__(self) -> str:
+        sample = samples_text(self.samples)
+        tail = f" (e.g. {sample})" if sample else ""
+        return f"{self.count} existing row(s) of table {self.table!r} violate {self.constraint}{tail}"
+
+    def to_dict(self) -> Json:
+        """The finding as plain JSON types."""
+        return {
+            "table": self.table,
+            "constraint": self.constraint,
+            "count": self.count,
+            "samples": [_plain(s) for s in self.samples],
+            "hint": self.hint,
+            "message": str(self),
+        }
+
+
+Line = tuple[str, str]
+"""One line of a result's text: its kind and its text.
+
+Kinds: ``step``, ``destructive``, ``loss``, ``refused``, ``note``.
+"""
 
 
 @dataclass(frozen=True)
@@ -33,23 +138,74 @@ class Plan:
 
     @property
     def sql(self) -> list[str]:
-        """The exact statements sync runs for these steps."""
+        """The statements sync runs for these steps, in order (see `rebuilder.render`)."""
         from rebuilder.render import render_all
 
-        return render_all(self.steps)
+        return [op.sql for op in render_all(self.steps)]
 
     @property
     def up_to_date(self) -> bool:
         """Whether there is nothing to do: no step, and the version row is current."""
         return not self.steps and self.current == self.version
 
-    def __str__(self) -> str:
+    def lines(self) -> list[Line]:
+        """The plan as text, one line per step and finding."""
         if not self.steps:
-            return "nothing to do" if self.current == self.version else "no schema change; record the version"
-        lines = [f"{'!' if s.destructive else '-'} {s}" for s in self.steps]
-        lines += [f"  data loss: {loss}" for loss in self.losses]
-        lines += [f"  refused: {v}" for v in self.violations]
-        return "\n".join(lines)
+            text = "nothing to do" if self.up_to_date else "no schema change; record the version"
+            return [("note", text)]
+        found: list[Line] = [("destructive" if s.destructive else "step", str(s)) for s in self.steps]
+        found += [("loss", str(loss)) for loss in self.losses]
+        found += [("refused", str(v)) for v in self.violations]
+        return found
+
+    def __str__(self) -> str:
+        return "\n".join(_mark(kind) + text for kind, text in self.lines())
+
+    def to_dict(self) -> Json:
+        """The plan as plain JSON types (shape version `FORMAT_VERSION`)."""
+        return {
+            "format": FORMAT_VERSION,
+            "version": self.version,
+            "current": self.current,
+            "up_to_date": self.up_to_date,
+            "steps": [step.to_dict() for step in self.steps],
+            "changes": [change.to_dict() for change in self.changes],
+            "losses": [loss.to_dict() for loss in self.losses],
+            "violations": [v.to_dict() for v in self.violations],
+        }
+
+
+_MARKS = {"step": "- ", "destructive": "! ", "loss": "  data loss: ", "refused": "  refused: ", "note": ""}
+
+
+def _mark(kind: str) -> str:
+    return _MARKS[kind]
+
+
+class CheckResult(list["Change"]):
+    """The outcome of `rebuilder.check`: the list of differences, empty when in sync.
+
+    A plain list of changes (as the contract promises), with the text and
+    JSON forms every result has.
+    """
+
+    @property
+    def in_sync(self) -> bool:
+        """Whether the database matches the models."""
+        return not self
+
+    def lines(self) -> list[Line]:
+        """The differences as text, or one note when in sync."""
+        if self.in_sync:
+            return [("note", "in sync")]
+        return [("step", str(change)) for change in self]
+
+    def __str__(self) -> str:
+        return "\n".join(_mark(kind) + text for kind, text in self.lines())
+
+    def to_dict(self) -> Json:
+        """The result as plain JSON types."""
+        return {"format": FORMAT_VERSION, "in_sync": self.in_sync, "changes": [c.to_dict() for c in self]}
 
 
 @dataclass(frozen=True)
@@ -78,3 +234,14 @@ class SyncResult:
             return f"nothing to do; version {self.version}"
         verb = "would apply" if self.dry_run else "applied"
         return f"{verb} {len(self.steps)} step(s); version {self.version}"
+
+    def to_dict(self) -> Json:
+        """The result as plain JSON types."""
+        return {
+            "format": FORMAT_VERSION,
+            "version": self.version,
+            "previous": self.previous,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "steps": [step.to_dict() for step in self.steps],
+        }

@@ -1,7 +1,7 @@
 """The canonical, immutable schema model that both sides are read into.
 
 Models and live databases are both brought to these frozen dataclasses, with
-every SQL fragment already in canonical form (see `rebuilder.sqltext`), so that
+every SQL fragment already in canonical form (see `rebuilder.expressions`), so that
 comparing two schemas is ``==``. Fields marked ``compare=False`` carry original
 text and spelling for rendering and messages; they never decide equality.
 
@@ -12,9 +12,38 @@ the user wrote is kept beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from rebuilder.names import fold
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+def affinity(declared: str) -> str:
+    """Return SQLite's column affinity for a declared type (datatype3.html §3.1)."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper.strip():
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def differing(old: DataclassInstance, new: DataclassInstance) -> frozenset[str]:
+    """The names of the compared fields in which two records of one type differ.
+
+    Planner predicates allow a cheap path only for a known set of fields, so a
+    field added to a record later takes the safe path until someone says otherwise.
+    """
+    return frozenset(
+        f.name for f in fields(old) if f.compare and getattr(old, f.name) != getattr(new, f.name)
+    )
 
 
 @dataclass(frozen=True)
@@ -30,6 +59,8 @@ class Column:
         generated: The generating expression in canonical SQL, or None.
         stored: For a generated column, whether it is STORED (else VIRTUAL).
         sql: The column definition as written in the DDL.
+        live_name: The column's name in the database before this sync's
+            renames, when a rename changed it (see `live`).
     """
 
     name: str = field(compare=False)
@@ -40,10 +71,21 @@ class Column:
     generated: str | None = None
     stored: bool = False
     sql: str = field(default="", compare=False)
+    live_name: str = field(default="", compare=False, repr=False)
     key: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", fold(self.name))
+
+    @property
+    def live(self) -> str:
+        """The name the column has in the database before any step of the sync runs."""
+        return self.live_name or self.name
+
+    @property
+    def affinity(self) -> str:
+        """SQLite's affinity for the declared type."""
+        return affinity(self.type)
 
 
 @dataclass(frozen=True)
@@ -173,6 +215,8 @@ class Table:
         strict: Whether it is a STRICT table.
         without_rowid: Whether it is a WITHOUT ROWID table.
         sql: The CREATE TABLE statement as written.
+        live_name: The table's name in the database before this sync's
+            renames, when a rename changed it (see `live`).
     """
 
     name: str = field(compare=False)
@@ -185,12 +229,18 @@ class Table:
     strict: bool = False
     without_rowid: bool = False
     sql: str = field(default="", compare=False)
+    live_name: str = field(default="", compare=False, repr=False)
     key: str = field(init=False, repr=False)
     column_set: frozenset[Column] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", fold(self.name))
         object.__setattr__(self, "column_set", frozenset(self.columns))
+
+    @property
+    def live(self) -> str:
+        """The name the table has in the database before any step of the sync runs."""
+        return self.live_name or self.name
 
     def column(self, name: str) -> Column | None:
         """Return the column called ``name`` (ASCII case-insensitive), if any."""
@@ -204,6 +254,11 @@ class Table:
             return None
         col = self.column(self.primary_key[0])
         return col.key if col is not None and col.type == "INTEGER" else None
+
+    def live_column(self, name: str) -> str:
+        """The live name of the column called ``name`` (the name itself if there is none)."""
+        col = self.column(name)
+        return col.live if col is not None else name
 
     @property
     def copy_rowid(self) -> bool:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rebuilder.errors import DiskFull
-from rebuilder.schema import Index, Table
+from rebuilder.names import quote
+from rebuilder.schema import Index
 
 FACTOR = 2.5
+SLACK = 1_000_000
 
 
 def object_bytes(conn: sqlite3.Connection, names: list[str]) -> int:
@@ -26,8 +29,8 @@ def object_bytes(conn: sqlite3.Connection, names: list[str]) -> int:
     try:
         row = conn.execute(
             f"SELECT coalesce(sum(pgsize), 0) FROM dbstat('main') WHERE name IN ({marks})", names
-        ).fetchone()
-        return int(row[0])
+        )
+        return int(row.fetchone()[0])
     except sqlite3.OperationalError:
         return database_bytes(conn)
 
@@ -38,21 +41,11 @@ def database_bytes(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA main.page_count").fetchone()[0]) * page
 
 
-def has_room(conn: sqlite3.Connection, table_bytes: int) -> bool:
-    """Whether the filesystem holds a rebuild of ``table_bytes`` of data."""
-    directory = database_dir(conn)
-    return directory is None or shutil.disk_usage(directory).free >= table_bytes * FACTOR + 1_000_000
-
-
-def rebuild_bytes(conn: sqlite3.Connection, table: Table, indexes: tuple[Index, ...]) -> int:
-    """Estimate the free bytes a rebuild of ``table`` needs."""
-    names = [table.name, *(i.name for i in indexes)]
-    names += [r[1] for r in conn.execute(f"PRAGMA main.index_list({_q(table.name)})")]
-    return int(object_bytes(conn, names) * FACTOR) + 1_000_000
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def rebuild_bytes(conn: sqlite3.Connection, table: str, indexes: Sequence[Index]) -> int:
+    """Estimate the free bytes a rebuild of ``table`` (as the database names it now) needs."""
+    names = [table, *(i.name for i in indexes)]
+    names += [r[1] for r in conn.execute(f"PRAGMA main.index_list({quote(table)})")]
+    return int(object_bytes(conn, names) * FACTOR) + SLACK
 
 
 def database_dir(conn: sqlite3.Connection) -> Path | None:
@@ -63,15 +56,25 @@ def database_dir(conn: sqlite3.Connection) -> Path | None:
     return None
 
 
-def ensure_room(conn: sqlite3.Connection, table: str, needed: int) -> None:
-    """Refuse up front when the filesystem cannot hold the rebuild.
+def plenty_of_room(conn: sqlite3.Connection) -> bool:
+    """Whether the filesystem could hold a rebuild of the whole file: then nothing need be measured."""
+    directory = database_dir(conn)
+    return directory is None or shutil.disk_usage(directory).free >= database_bytes(conn) * FACTOR + SLACK
+
+
+def ensure_room(conn: sqlite3.Connection, needs: Mapping[str, int]) -> None:
+    """Refuse up front when the filesystem cannot hold every rebuild.
+
+    Args:
+        conn: The connection.
+        needs: The estimated bytes each table's rebuild needs.
 
     Raises:
-        DiskFull: With the estimated need and the free space.
+        DiskFull: Naming the largest rebuild, with the total need and the free space.
     """
     directory = database_dir(conn)
-    if directory is None:
+    if directory is None or not needs:
         return
     free = shutil.disk_usage(directory).free
-    if free < needed:
-        raise DiskFull(table, needed, free)
+    if free < sum(needs.values()):
+        raise DiskFull(max(needs, key=needs.__getitem__), sum(needs.values()), free)

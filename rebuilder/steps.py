@@ -1,109 +1,149 @@
 """Steps: what a sync will do, in order. Plain immutable data.
 
-A step says *how* a change is applied: a native ``ALTER TABLE`` or a rebuild.
-`rebuilder.planner` makes them and `rebuilder.render` turns each into SQL.
+A step says *how* a change is applied: a native ``ALTER TABLE``, an in-place
+edit, or a rebuild. `rebuilder.planner` makes them, `rebuilder.guards` reads
+them (a rebuild's copy map) and `rebuilder.render` turns each into SQL. Every
+step has a stable ``kind`` and names its real ``table`` as the models name it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from rebuilder.changes import snake_case
+from rebuilder.names import quote
 from rebuilder.schema import Column, Dependent, Index, Table
-from rebuilder.sqltext import affinity
+
+COPY = "copy"
+COALESCE = "coalesce"
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """How a rebuild fills one column of the new table: one entry of the copy map.
+
+    Attributes:
+        column: The new column's name.
+        kind: ``COPY`` (the old column's values), ``COALESCE`` (its values,
+            NULLs replaced by the new default) or ``DEFAULT`` (a new column:
+            its default for every row, or NULL).
+        source: The old column it reads, for ``COPY`` and ``COALESCE``.
+        default: The SQL of the default it writes, for ``COALESCE`` and
+            ``DEFAULT`` (``NULL`` when there is none).
+    """
+
+    column: str
+    kind: str
+    source: Column | None = None
+    default: str = "NULL"
+
+    def value(self, live: bool = False) -> str:
+        """SQL for what the copy writes, over the old table.
+
+        Args:
+            live: Name the old columns as they are before any step runs (for
+                guards), rather than when the copy runs (after the renames).
+        """
+        if self.source is None:
+            return self.default
+        name = quote(self.source.live if live else self.source.name)
+        return f"COALESCE({name}, {self.default})" if self.kind == COALESCE else name
+
+    @property
+    def inserted(self) -> bool:
+        """Whether the copy's INSERT names this column (a DEFAULT column is left to SQLite)."""
+        return self.kind != DEFAULT
 
 
 @dataclass(frozen=True)
 class Step:
     """Base of all steps.
 
-    Every step knows whether it may destroy data and which real table it
-    works on, so that plans and messages can say so.
+    Attributes:
+        table: The real table the step works on, as the models name it.
     """
+
+    kind: ClassVar[str] = "step"
+    drops_data: ClassVar[bool] = False
+
+    table: str
+
+    def __init_subclass__(cls) -> None:
+        cls.kind = snake_case(cls.__name__.removesuffix("Step"))
 
     @property
     def destructive(self) -> bool:
-        """Whether the step can destroy stored values (dropping data)."""
-        return False
+        """Whether the step can destroy stored values."""
+        return self.drops_data
 
-    @property
-    def subject(self) -> str | None:
-        """The real table the step works on, for messages."""
-        return None
+    def to_dict(self) -> dict[str, Any]:
+        """The step as plain JSON types: kind, table, description, whether it destroys data, its SQL."""
+        from rebuilder.render import render
+
+        return {
+            "kind": self.kind,
+            "table": self.table,
+            "description": str(self),
+            "destructive": self.destructive,
+            "sql": [op.sql for op in render(self)],
+        }
 
 
 @dataclass(frozen=True)
 class RenameTableStep(Step):
-    """``ALTER TABLE old RENAME TO new``; other tables' FKs follow."""
+    """``ALTER TABLE old RENAME TO new``; other tables' FKs follow. ``table`` is the old name."""
 
-    old: str
     new: str
 
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.old
-
     def __str__(self) -> str:
-        return f"rename table {self.old} -> {self.new}"
+        return f"rename table {self.table} -> {self.new}"
 
 
 @dataclass(frozen=True)
-class RenameColumnStep(Step):
-    """``ALTER TABLE t RENAME COLUMN old TO new``."""
+class RenameColumnsStep(Step):
+    """``ALTER TABLE t RENAME COLUMN`` for each column renamed in one table.
 
-    table: str
-    old: str
-    new: str
+    Attributes:
+        renames: ``(live name, new name)`` pairs.
+        aside: Live columns whose names the renames take: they are moved
+            aside first (`rebuilder.names.aside_name`) and dropped later.
+    """
 
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.table
+    renames: tuple[tuple[str, str], ...]
+    aside: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"rename column {self.table}.{self.old} -> {self.new}"
+        moves = ", ".join(f"{self.table}.{old} -> {new}" for old, new in self.renames)
+        return f"rename column{'s' if len(self.renames) > 1 else ''} {moves}"
 
 
 @dataclass(frozen=True)
 class CreateTableStep(Step):
     """``CREATE TABLE`` exactly as the models declare it."""
 
-    table: Table
-
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.table.name
+    definition: Table
 
     def __str__(self) -> str:
-        return f"create table {self.table.name}"
+        return f"create table {self.table}"
 
 
 @dataclass(frozen=True)
 class DropTableStep(Step):
     """``DROP TABLE`` of a table the models no longer have."""
 
-    table: Table
-
-    @property
-    def destructive(self) -> bool:  # noqa: D102
-        return True
-
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.table.name
+    drops_data: ClassVar[bool] = True
 
     def __str__(self) -> str:
-        return f"drop table {self.table.name}"
+        return f"drop table {self.table}"
 
 
 @dataclass(frozen=True)
 class AddColumnStep(Step):
     """A native ``ALTER TABLE ADD COLUMN``."""
 
-    table: str
     column: Column
-
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.table
 
     def __str__(self) -> str:
         return f"add column {self.table}.{self.column.name} {self.column.type}".rstrip()
@@ -113,34 +153,11 @@ class AddColumnStep(Step):
 class DropColumnStep(Step):
     """A native ``ALTER TABLE DROP COLUMN``."""
 
-    table: str
+    drops_data: ClassVar[bool] = True
     column: Column
 
-    @property
-    def destructive(self) -> bool:  # noqa: D102
-        return True
-
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.table
-
     def __str__(self) -> str:
-        return f"drop column {self.table}.{self.column.name}"
-
-
-@dataclass(frozen=True)
-class Fill:
-    """How one column of a rebuilt table is filled from the old table.
-
-    Attributes:
-        column: The new column's name.
-        expr: The SQL expression over the old table's columns.
-        source: The folded name of the old column it copies, if any.
-    """
-
-    column: str
-    expr: str
-    source: str | None = None
+        return f"drop column {self.table}.{self.column.live}"
 
 
 @dataclass(frozen=True)
@@ -148,12 +165,12 @@ class RebuildStep(Step):
     """SQLite's create-copy-drop-rename rebuild of one table.
 
     Attributes:
-        old: The table as it is (after renames).
+        old: The table as it is once the renames have run.
         new: The table as the models declare it.
-        fills: The copy map: each copied column and the expression filling it.
+        copies: The copy map: how each column of the new table is filled.
         copy_rowid: Whether the hidden rowid is copied too.
         indexes: The indexes to build after the rename.
-        reasons: Why a native ALTER cannot do it, for the plan.
+        reasons: The changes the rebuild carries out, for the plan.
         dependents: Triggers on the table, and indexes on it that ``--exclude``
             protects, recreated last from their stored SQL.
         reused: Indexes whose b-trees stay valid, because every value and
@@ -163,7 +180,7 @@ class RebuildStep(Step):
 
     old: Table
     new: Table
-    fills: tuple[Fill, ...]
+    copies: tuple[Copy, ...]
     copy_rowid: bool
     indexes: tuple[Index, ...]
     reasons: tuple[str, ...]
@@ -171,21 +188,18 @@ class RebuildStep(Step):
     reused: tuple[Index, ...] = ()
 
     @property
-    def destructive(self) -> bool:  # noqa: D102
-        kept = {f.source for f in self.fills}
-        dropped = any(c.key not in kept and not c.generated for c in self.old.columns)
+    def destructive(self) -> bool:
+        """Whether a stored column is not copied, or is copied under another affinity."""
+        read = {c.source.key: c for c in self.copies if c.source is not None}
+        dropped = any(c.key not in read and c.generated is None for c in self.old.columns)
         return dropped or any(
-            affinity(before.type) != affinity(after.type)
-            for after in self.new.columns
-            if (before := self.old.column(after.name)) is not None and after.generated is None
+            c.source.affinity != column.affinity
+            for c in read.values()
+            if c.source is not None and (column := self.new.column(c.column)) is not None
         )
 
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.new.name
-
     def __str__(self) -> str:
-        return f"rebuild table {self.new.name}: {'; '.join(self.reasons)}"
+        return f"rebuild table {self.table}: {'; '.join(self.reasons)}"
 
 
 @dataclass(frozen=True)
@@ -200,18 +214,18 @@ class EditSchemaStep(Step):
         old: The table as it is.
         new: The table as the models declare it.
         reasons: The changes, for the plan.
+        materialize: ``(column, old default)`` for each column whose constant
+            DEFAULT changes: rows stored before that column was added read
+            the default, so they are written out first.
     """
 
     old: Table
     new: Table
     reasons: tuple[str, ...]
-
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.new.name
+    materialize: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
-        return f"edit table {self.new.name} in place: {'; '.join(self.reasons)}"
+        return f"edit table {self.table} in place: {'; '.join(self.reasons)}"
 
 
 @dataclass(frozen=True)
@@ -220,13 +234,9 @@ class CreateIndexStep(Step):
 
     index: Index
 
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.index.table
-
     def __str__(self) -> str:
         kind = "unique index" if self.index.unique else "index"
-        return f"create {kind} {self.index.name} on {self.index.table}"
+        return f"create {kind} {self.index.name} on {self.table}"
 
 
 @dataclass(frozen=True)
@@ -235,9 +245,5 @@ class DropIndexStep(Step):
 
     index: Index
 
-    @property
-    def subject(self) -> str | None:  # noqa: D102
-        return self.index.table
-
     def __str__(self) -> str:
-        return f"drop index {self.index.name} on {self.index.table}"
+        return f"drop index {self.index.name} on {self.table}"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from rebuilder.errors import RebuilderError
+from rebuilder.errors import VersionTableInvalid
 from rebuilder.names import HISTORY_TABLE, excluded, fold, quote
 
 if TYPE_CHECKING:
@@ -52,6 +52,10 @@ def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> s
     digest = hashlib.sha256(FORMAT.encode())
     for part in sorted(parts):
         digest.update(b"\x00" + part.encode())
+    # What is excluded decides the result too: a database synced with an exclusion
+    # must not take the fast path for a sync without it (or with another).
+    for pattern in sorted(set(patterns)):
+        digest.update(b"\x01" + pattern.encode())
     return digest.hexdigest()[:32]
 
 
@@ -65,16 +69,10 @@ def read_version(conn: sqlite3.Connection, table: str) -> str | None:
     if not columns:
         return None
     if [fold(c) for c in columns] != ["version_num"]:
-        raise RebuilderError(
-            f"the version table {table!r} has columns {', '.join(columns)}, not just version_num; "
-            "nothing was changed, rename that table or pass --version-table with another name"
-        )
+        raise VersionTableInvalid(table, f"has columns {', '.join(columns)}, not just version_num")
     rows = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 2").fetchall()
     if len(rows) > 1:
-        raise RebuilderError(
-            f"the version table {table!r} holds more than one row; nothing was changed, "
-            "delete the stale rows or pass --version-table with another name"
-        )
+        raise VersionTableInvalid(table, "holds more than one row")
     return str(rows[0][0]) if rows else None
 
 
@@ -111,4 +109,4 @@ def read_history(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, i
         "WHERE version_table = ? ORDER BY id DESC",
         (table,),
     )
-    return [tuple(r) for r in rows.fetchall()]  # type: ignore[misc]
+    return [(str(v), str(at), int(n), str(summary)) for v, at, n, summary in rows.fetchall()]

@@ -60,7 +60,7 @@ def test_every_path_verifies_at_a_small_size(tmp_path: Path) -> None:
     assert "NOT NULL" in plans["rebuilder-edit-validated"][0][1]
     assert "FOREIGN KEY (city_id) REFERENCES city (id)" in plans["rebuilder-edit-validated"][0][1]
     assert [kind for kind, _ in plans["rebuilder-add"]] == ["AddColumnStep"]
-    assert [kind for kind, _ in plans["rebuilder-rename"]] == ["RenameColumnStep"]
+    assert [kind for kind, _ in plans["rebuilder-rename"]] == ["RenameColumnsStep"]
     assert [kind for kind, _ in plans["rebuilder-drop"]] == ["DropColumnStep"]
 
     # Nothing but the cached source and its sidecar is left behind.

@@ -243,16 +243,16 @@ def test_ensure_room_refuses_a_need_larger_than_the_free_space(
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         free = shutil.disk_usage(tmp_path).free
-        rebuilder.space.ensure_room(conn, "big", 1_000_000)  # a megabyte fits
+        rebuilder.space.ensure_room(conn, {"big": 1_000_000})  # a megabyte fits
         with pytest.raises(DiskFull) as info:
-            rebuilder.space.ensure_room(conn, "big", free + 10**12)
+            rebuilder.space.ensure_room(conn, {"big": free + 10**12})
         message = str(info.value)
         assert "not enough disk space to rebuild table 'big'" in message
         assert f"{-(-(free + 10**12) // 1_000_000)} MB" in message and "MB free" in message
         assert info.value.free is not None and abs(info.value.free - free) < 10**9
 
         memory = sqlite3.connect(":memory:")
-        rebuilder.space.ensure_room(memory, "big", 10**18)  # no file, no filesystem to check
+        rebuilder.space.ensure_room(memory, {"big": 10**18})  # no file, no filesystem to check
         memory.close()
     finally:
         conn.close()

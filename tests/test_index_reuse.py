@@ -113,10 +113,8 @@ def test_without_schema_edits_every_index_is_built_again(tmp_path: Path) -> None
     from rebuilder.diff import Renames
     from rebuilder.planner import make_plan
 
-    live, conn = declare([models(Text)])
-    target, conn2 = declare([models(Integer)])
-    conn.close()
-    conn2.close()
+    live = declare([models(Text)])
+    target = declare([models(Integer)])
     planned = make_plan(live, target, Renames(), Capabilities((3, 40, 1), writable_schema=False))
     (step,) = planned.steps
     assert isinstance(step, RebuildStep) and step.reused == ()

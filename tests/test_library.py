@@ -497,7 +497,7 @@ def test_result_types_are_frozen_documented_dataclasses() -> None:
         for k in kinds
         if k is not steps.Step and (k.__module__ != steps.__name__ or issubclass(k, steps.Step))
     ]
-    assert steps.Fill not in printable and steps.RebuildStep in printable
+    assert steps.Copy not in printable and steps.RebuildStep in printable
     for kind in printable:
         assert kind.__str__ is not object.__str__, kind
 

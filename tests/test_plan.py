@@ -15,10 +15,11 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Meta
 from rebuilder.capabilities import Capabilities
 from rebuilder.declare import declare
 from rebuilder.diff import Renames, resolve_renames
+from rebuilder.options import Options
 from rebuilder.planner import make_plan
-from rebuilder.render import render_all
+from rebuilder.render import render_all as render_ops
 from rebuilder.schema import Schema
-from rebuilder.steps import AddColumnStep, DropColumnStep, RebuildStep, RenameColumnStep
+from rebuilder.steps import AddColumnStep, DropColumnStep, RebuildStep, RenameColumnsStep
 
 Build = Callable[[MetaData], None]
 MODERN = Capabilities((3, 45, 0))
@@ -28,14 +29,17 @@ OLD = Capabilities((3, 30, 0))
 def schema(build: Build) -> Schema:
     md = MetaData()
     build(md)
-    found, conn = declare([md])
-    conn.close()
-    return found
+    return declare([md])
+
+
+def render_all(steps) -> list[str]:
+    return [op.sql for op in render_ops(steps)]
 
 
 def plan_lines(before: Build, after: Build, caps: Capabilities = MODERN, **renames: list[str]):
     live, target = schema(before), schema(after)
-    resolved = resolve_renames(live, target, renames.get("columns", ()), renames.get("tables", ()))
+    options = Options.of(renames=renames.get("columns"), table_renames=renames.get("tables"))
+    resolved = resolve_renames(live, target, options.renames, options.table_renames)
     return make_plan(live, target, resolved, caps)
 
 
@@ -60,7 +64,7 @@ def test_add_not_null_column_without_default_is_guarded() -> None:
     assert [g.what for g in planned.guards] == ["NOT NULL on column 'b'"]
 
 
-def test_drop_plain_column_is_native_on_modern_sqlite_only() -> None:
+def test_drop_plain_column_is_native_where_sqlite_drops_columns() -> None:
     before = lambda md: base(md, Column("b", Integer))  # noqa: E731
     (modern,) = plan_lines(before, base).steps
     (old,) = plan_lines(before, base, OLD).steps
@@ -90,7 +94,11 @@ def test_many_changes_to_one_table_are_one_rebuild() -> None:
     rebuilds = [s for s in planned.steps if isinstance(s, RebuildStep)]
     assert len(rebuilds) == 1
     (rebuild,) = rebuilds
-    assert [(f.column, f.expr) for f in rebuild.fills] == [("id", '"id"'), ("a", "COALESCE(\"a\", '0')")]
+    assert [(c.column, c.kind, c.value()) for c in rebuild.copies] == [
+        ("id", "copy", '"id"'),
+        ("a", "coalesce", "COALESCE(\"a\", '0')"),
+        ("c", "default", "NULL"),
+    ]
     assert [i.name for i in rebuild.indexes] == ["ix_t_c"]
     assert {g.kind for g in planned.guards} == {"loss", "violation"}
 
@@ -140,7 +148,7 @@ def test_renames_come_first_and_carry_constraints() -> None:
         )
 
     planned = plan_lines(before, after, columns=["t.old=new"])
-    assert planned.steps == (RenameColumnStep("t", "old", "new"),)
+    assert planned.steps == (RenameColumnsStep("t", (("old", "new"),)),)
 
 
 def test_table_rename_lets_child_foreign_keys_follow() -> None:
@@ -186,11 +194,11 @@ def test_bad_renames_are_refused() -> None:
 
     live, target = schema(base), schema(base)
     with pytest.raises(BadRename):
-        resolve_renames(live, target, ["nodot=x"])
+        Options.of(renames=["nodot=x"])
     with pytest.raises(RenameNotFound):
-        resolve_renames(live, target, ["t.nope=a"])
+        resolve_renames(live, target, Options.of(renames=["t.nope=a"]).renames)
     with pytest.raises(RenameNotFound):
-        resolve_renames(live, target, (), ["nope=t"])
+        resolve_renames(live, target, (), Options.of(table_renames=["nope=t"]).table_renames)
     assert resolve_renames(live, target) == Renames()
 
 
@@ -222,16 +230,47 @@ def test_foreign_key_to_non_unique_columns_is_refused() -> None:
     assert caught.value.table == "c" and "REFERENCES p (code)" in caught.value.foreign_key
 
 
-def test_without_rename_column_renames_go_into_the_rebuild() -> None:
+def test_renames_that_pass_a_name_between_columns_move_them_aside_first() -> None:
     def before(md: MetaData) -> None:
-        Table("t", md, Column("id", Integer, primary_key=True), Column("old", Integer))
+        Table("t", md, Column("id", Integer, primary_key=True), Column("a", Integer), Column("b", Text))
 
     def after(md: MetaData) -> None:
-        Table("t", md, Column("id", Integer, primary_key=True), Column("new", Integer))
+        Table("t", md, Column("id", Integer, primary_key=True), Column("a", Text), Column("b", Integer))
 
-    (step,) = plan_lines(before, after, Capabilities((3, 24, 0)), columns=["t.old=new"]).steps
-    assert isinstance(step, RebuildStep)
-    assert [(f.column, f.expr) for f in step.fills] == [("id", '"id"'), ("new", '"old"')]
+    planned = plan_lines(before, after, columns=["t.a=b", "t.b=a"])
+    assert planned.steps == (RenameColumnsStep("t", (("a", "b"), ("b", "a"))),)
+    assert render_all(planned.steps) == [
+        'ALTER TABLE main."t" RENAME COLUMN "a" TO "_rebuilder_old_a"',
+        'ALTER TABLE main."t" RENAME COLUMN "b" TO "_rebuilder_old_b"',
+        'ALTER TABLE main."t" RENAME COLUMN "_rebuilder_old_a" TO "b"',
+        'ALTER TABLE main."t" RENAME COLUMN "_rebuilder_old_b" TO "a"',
+    ]
+
+
+def test_a_column_whose_name_a_rename_takes_is_moved_aside_and_dropped() -> None:
+    def before(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer), Column("y", Integer))
+
+    def after(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer))
+
+    planned = plan_lines(before, after, columns=["t.y=x"])
+    assert [str(s) for s in planned.steps] == ["rename column t.y -> x", "drop column t.x"]
+    assert render_all(planned.steps)[-1] == 'ALTER TABLE main."t" DROP COLUMN "_rebuilder_old_x"'
+    (guard,) = planned.guards
+    assert (guard.what, guard.column, guard.source) == ("drop column", "x", 'main."t" AS c')
+
+
+def test_guards_read_a_renamed_primary_key_by_its_live_name() -> None:
+    def before(md: MetaData) -> None:
+        Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer))
+
+    def after(md: MetaData) -> None:
+        Table("t", md, Column("pk", Integer, primary_key=True), Column("x", Integer, nullable=False))
+
+    planned = plan_lines(before, after, columns=["t.id=pk"])
+    (guard,) = planned.guards
+    assert guard.sample == 'c."id"' and guard.where == 'c."x" IS NULL'
 
 
 def test_a_rebuild_is_destructive_when_it_drops_a_column_or_changes_an_affinity() -> None:

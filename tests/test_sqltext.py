@@ -6,18 +6,11 @@ import sqlite3
 
 import pytest
 
+from rebuilder.ddl import qualify_index, rename_table_in_ddl, split_create_index, split_create_table
+from rebuilder.expressions import canonical_expr, canonical_type, rename_columns
 from rebuilder.guards import survives
-from rebuilder.sqltext import (
-    affinity,
-    canonical_expr,
-    canonical_type,
-    qualify_index,
-    quote,
-    rename_columns,
-    rename_table_in_ddl,
-    split_create_index,
-    split_create_table,
-)
+from rebuilder.names import quote
+from rebuilder.schema import affinity
 
 
 @pytest.mark.parametrize(

@@ -281,7 +281,7 @@ SCENARIOS: list[Scenario] = [
         "column-not-null-with-default-fills-nulls",
         items(),
         items(qty="qty = Column(Integer, nullable=False, server_default='0')"),
-        ["rebuild table items: alter column items.qty: NOT NULL, default None -> '0'"],
+        ["rebuild table items: alter column items.qty: NOT NULL, default (none) -> '0'"],
         data=ROWS,
         converted={
             "items.qty": (
@@ -298,7 +298,7 @@ SCENARIOS: list[Scenario] = [
         "column-server-default-add",
         items(),
         items(name="name = Column(String(50), server_default='unnamed')"),
-        ["edit table items in place: alter column items.name: default None -> 'unnamed'"],
+        ["edit table items in place: alter column items.name: default (none) -> 'unnamed'"],
         data=(*ROWS, "INSERT INTO items (id, name) VALUES (6, NULL)"),
         probes=(
             accepts(
@@ -327,7 +327,7 @@ SCENARIOS: list[Scenario] = [
         "column-server-default-remove",
         items(qty="qty = Column(Integer, server_default=text('1'))"),
         items(),
-        ["edit table items in place: alter column items.qty: default 1 -> None"],
+        ["edit table items in place: alter column items.qty: default 1 -> (none)"],
         data=(*ROWS, "INSERT INTO items (id) VALUES (6)"),
         expect={"SELECT qty, typeof(qty) FROM items WHERE id = 6": ((1, "integer"),)},
         probes=(
@@ -335,6 +335,29 @@ SCENARIOS: list[Scenario] = [
                 "INSERT INTO items (id) VALUES (9)",
                 "SELECT qty FROM items WHERE id = 9",
                 ((None,),),
+            ),
+        ),
+    ),
+    change(
+        "column-collation-change",
+        items(),
+        items(name="name = Column(String(50, collation='NOCASE'))"),
+        ["rebuild table items: alter column items.name: collate BINARY -> NOCASE"],
+        data=NAMED,
+        expect={
+            "SELECT id FROM items WHERE name = 'APPLE'": ((1,),),
+            "SELECT id, name, typeof(name) FROM items ORDER BY name, id": (
+                (3, "12", "text"),
+                (1, "apple", "text"),
+                (4, "fig", "text"),
+                (2, "pear", "text"),
+            ),
+        },
+        probes=(
+            accepts(
+                "INSERT INTO items (id, name) VALUES (9, 'PEAR')",
+                "SELECT count(*) FROM items WHERE name = 'pear'",
+                ((2,),),
             ),
         ),
     ),

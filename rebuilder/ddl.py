@@ -1,121 +1,26 @@
-"""SQL text: quoting, declared types, canonical expressions and DDL splitting.
+"""CREATE statements cut by token position: split, renamed, retargeted, never re-printed.
 
-This is the only module that uses sqlglot. Expressions (defaults, CHECKs,
-generated columns, index keys and WHERE clauses) are parsed into trees and
-printed back in one canonical spelling, so that two spellings of the same
-expression compare equal. CREATE TABLE statements are split into column
-definitions and table constraints with sqlglot's tokenizer, which copes with
-every clause SQLite accepts; only the expressions inside are parsed as trees.
+SQLite stores each CREATE statement as written. This module splits them into
+their parts with sqlglot's tokenizer, which copes with every clause SQLite
+accepts, and edits them at token positions so that everything else stays
+exactly as written. Expressions inside are handled as trees by
+`rebuilder.expressions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-import sqlglot
-from sqlglot import exp
-from sqlglot.dialects.sqlite import SQLite
-from sqlglot.errors import SqlglotError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
-from rebuilder.names import fold, literal, quote
-
-_DIALECT = SQLite()
+from rebuilder.expressions import DIALECT
+from rebuilder.names import quote
 
 
 def tokenize(sql: str) -> list[Token]:
     """Split SQL into sqlglot tokens, each knowing its span in ``sql``."""
-    return _DIALECT.tokenize(sql)
-
-
-def canonical_type(declared: str) -> str:
-    """Return a declared type in canonical spelling: ``varchar( 10 )`` -> ``VARCHAR(10)``."""
-    if not declared.strip():
-        return ""
-    parts: list[str] = []
-    for token in tokenize(declared):
-        text = token.text.upper() if token.token_type != TokenType.STRING else token.text
-        if parts and text not in ("(", ")", ",") and parts[-1] not in ("(", ","):
-            parts.append(" ")
-        parts.append(text)
-    return "".join(parts)
-
-
-def affinity(declared: str) -> str:
-    """Return SQLite's column affinity for a declared type (datatype3.html §3.1)."""
-    upper = declared.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper.strip():
-        return "BLOB"
-    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
-
-
-def _canonical_node(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Identifier):
-        return exp.Identifier(this=fold(node.name), quoted=True)
-    return node
-
-
-@lru_cache(maxsize=4096)
-def canonical_expr(sql: str) -> str:
-    """Return an expression in canonical SQL, so equal meanings compare equal.
-
-    Identifiers are folded and quoted, keywords and functions upper-cased,
-    redundant outer parentheses removed. Text sqlglot cannot parse falls back
-    to its token stream, still spelled canonically.
-
-    Args:
-        sql: An SQL expression as written.
-
-    Returns:
-        The canonical spelling.
-    """
-    try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
-    except SqlglotError:
-        return _canonical_tokens(sql)
-    while isinstance(tree, exp.Paren):
-        tree = tree.this
-    return tree.transform(_canonical_node).sql(dialect=_DIALECT)
-
-
-def _canonical_tokens(sql: str) -> str:
-    out: list[str] = []
-    for token in tokenize(sql):
-        if token.token_type == TokenType.STRING:
-            out.append(literal(token.text))
-        elif token.token_type in (TokenType.IDENTIFIER, TokenType.VAR):
-            out.append(quote(fold(token.text)))
-        else:
-            out.append(token.text.upper())
-    return " ".join(out)
-
-
-def rename_columns(sql: str, mapping: dict[str, str]) -> str:
-    """Rewrite column references in an expression, as a parsed tree.
-
-    Args:
-        sql: An expression as written.
-        mapping: Folded old column names to new names.
-
-    Returns:
-        The expression with the columns renamed, printed by sqlglot.
-    """
-    tree = sqlglot.parse_one(sql, read=_DIALECT)
-
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and fold(node.name) in mapping:
-            return exp.column(exp.to_identifier(mapping[fold(node.name)], quoted=True))
-        return node
-
-    return tree.transform(swap).sql(dialect=_DIALECT)
+    return list(DIALECT.tokenize(sql))
 
 
 # --- splitting CREATE statements -------------------------------------------
@@ -163,7 +68,7 @@ class TableDDL:
 
 def _groups(tokens: list[Token], start: int) -> Iterator[list[Token]]:
     """Yield the comma-separated items of the parenthesised list at ``start``."""
-    depth, item = 0, []
+    depth, item = 0, list[Token]()
     for token in tokens[start + 1 :]:
         kind = token.token_type
         if kind == TokenType.L_PAREN:
@@ -333,12 +238,6 @@ def is_column_ref(sql: str) -> bool:
     return len(tokens) == 1 and tokens[0].token_type in (TokenType.IDENTIFIER, TokenType.VAR)
 
 
-def mentions(sql: str, name: str) -> bool:
-    """Whether ``sql`` mentions the identifier ``name`` anywhere (ASCII case-folded)."""
-    key = fold(name)
-    return any(fold(t.text) == key for t in tokenize(sql) if t.token_type != TokenType.STRING)
-
-
 def qualify_index(sql: str) -> str:
     """Return a CREATE INDEX statement with its index name qualified by ``main.``."""
     tokens = tokenize(sql)
@@ -347,26 +246,6 @@ def qualify_index(sql: str) -> str:
     if on >= 2 and tokens[on - 2].token_type == TokenType.DOT:
         return sql
     return f"{sql[: name.start]}main.{quote(name.text)}{sql[name.end + 1 :]}"
-
-
-def column_names(sql: str) -> frozenset[str]:
-    """The folded names of the columns an expression refers to."""
-    try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
-    except SqlglotError:
-        return frozenset(fold(t.text) for t in tokenize(sql) if t.token_type == TokenType.IDENTIFIER)
-    return frozenset(fold(c.name) for c in tree.find_all(exp.Column))
-
-
-def is_constant(sql: str) -> bool:
-    """Whether a DEFAULT is a constant SQLite's ``ADD COLUMN`` accepts (a literal, maybe signed)."""
-    try:
-        tree = sqlglot.parse_one(sql, read=_DIALECT)
-    except SqlglotError:
-        return False
-    while isinstance(tree, (exp.Paren, exp.Neg)):
-        tree = tree.this
-    return isinstance(tree, (exp.Literal, exp.Null, exp.Boolean))
 
 
 def retarget_index(sql: str, table: str) -> str:
@@ -384,31 +263,27 @@ def retarget_index(sql: str, table: str) -> str:
 
 
 def trigger_event(sql: str) -> str:
-    """Return ``INSERT``, ``UPDATE`` or ``DELETE``: what fires a CREATE TRIGGER statement."""
-    for token in tokenize(sql):
-        word = token.text.upper() if token.token_type != TokenType.IDENTIFIER else ""
-        if word in ("INSERT", "UPDATE", "DELETE"):
-            return word
-        if word == "ON":
-            break
-    return "INSERT"
+    """Return ``INSERT``, ``UPDATE`` or ``DELETE``: what fires a CREATE TRIGGER statement.
 
+    Read by position: after ``TRIGGER``, an optional ``IF NOT EXISTS``, the
+    (maybe qualified) name and an optional ``BEFORE``, ``AFTER`` or
+    ``INSTEAD OF`` comes the event.
 
-def substitute_columns(sql: str, values: dict[str, str]) -> str:
-    """Replace column references in an expression by other expressions, as a parsed tree.
-
-    Args:
-        sql: An expression, e.g. a CHECK.
-        values: Folded column names to the SQL that stands in for each.
-
-    Returns:
-        The expression with each column replaced (parenthesised), printed by sqlglot.
+    Raises:
+        ValueError: If the statement has no event where SQLite's grammar puts it.
     """
-    tree = sqlglot.parse_one(sql, read=_DIALECT)
-
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and fold(node.name) in values:
-            return exp.Paren(this=sqlglot.parse_one(values[fold(node.name)], read=_DIALECT))
-        return node
-
-    return tree.transform(swap).sql(dialect=_DIALECT)
+    words = [(t.token_type, t.text.upper()) for t in tokenize(sql)]
+    at = next((i for i, (kind, _) in enumerate(words) if kind == TokenType.TRIGGER), len(words)) + 1
+    if [w for _, w in words[at : at + 3]] == ["IF", "NOT", "EXISTS"]:
+        at += 3
+    at += 1  # the name
+    while at + 1 < len(words) and words[at][0] == TokenType.DOT:
+        at += 2
+    if at < len(words) and words[at][1] in ("BEFORE", "AFTER"):
+        at += 1
+    elif [w for _, w in words[at : at + 2]] == ["INSTEAD", "OF"]:
+        at += 2
+    event = words[at][1] if at < len(words) and words[at][0] != TokenType.IDENTIFIER else ""
+    if event not in ("INSERT", "UPDATE", "DELETE"):
+        raise ValueError(f"no INSERT, UPDATE or DELETE event where one belongs in {sql[:80]!r}")
+    return event
