@@ -106,20 +106,23 @@ def _prepare(
 
     from rebuilder.capabilities import Capabilities
     from rebuilder.diff import resolve_renames
+    from rebuilder.intent import declared
     from rebuilder.planner import make_plan
     from rebuilder.reflect import reflect
 
     target = _declare(metadatas, options)
+    intent = declared(metadatas, options.exclude)
+    options = options.with_declared(intent.renames, intent.table_renames, intent.fills)
     live = reflect(conn, options.exclude, options.version_table)
     renames = resolve_renames(live, target, options.renames, options.table_renames)
     caps = Capabilities.of(conn)
     if not schema_edits:
         caps = replace(caps, writable_schema=False)
-    return _Prepared(target, make_plan(live, target, renames, caps))
+    return _Prepared(target, make_plan(live, target, renames, caps, options.fills))
 
 
 def _plan(target: object, database: object, options: Options) -> Plan:
-    from rebuilder.guards import evaluate
+    from rebuilder.guards import check_fills, evaluate
 
     metadatas = metadata_of(target)
     version = fingerprint(metadatas, options.exclude)
@@ -127,8 +130,10 @@ def _plan(target: object, database: object, options: Options) -> Plan:
     with connection as (conn, _label), read_transaction(conn):
         current = read_version(conn, options.version_table)
         procedure = _prepare(conn, metadatas, options).procedure
+        check_fills(conn, procedure.steps)
         found = evaluate(conn, procedure.guards)
-    return Plan(procedure.steps, procedure.changes, found.losses, found.violations, version, current)
+    losses, violations = found.losses, found.violations
+    return Plan(procedure.steps, procedure.changes, losses, violations, version, current, procedure.hints)
 
 
 def plan(
@@ -137,6 +142,7 @@ def plan(
     *,
     renames: Renaming = None,
     table_renames: Renaming = None,
+    fills: Renaming = None,
     exclude: Iterable[str] = (),
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
@@ -148,6 +154,8 @@ def plan(
         database: A path, ``sqlite:///`` URL, SQLAlchemy Engine or ``sqlite3.Connection``.
         renames: Column renames, ``{"table.old": "new"}`` or ``["table.old=new"]``.
         table_renames: Table renames, ``{"old": "new"}`` or ``["old=new"]``.
+        fills: Values for existing rows, ``{"table.column": "SQL expression"}``
+            or ``["table.column=expr"]`` (see docs/intent.md).
         exclude: Glob patterns of tables and indexes to leave alone.
         version_table: The version table's name.
         timeout: Seconds to wait for a lock.
@@ -155,7 +163,7 @@ def plan(
     Returns:
         The steps, their SQL, and any data loss or constraint violation.
     """
-    return _plan(target, database, Options.of(exclude, version_table, renames, table_renames, timeout))
+    return _plan(target, database, Options.of(exclude, version_table, renames, table_renames, timeout, fills))
 
 
 def check(
@@ -196,7 +204,7 @@ def _dry_run(target: object, database: object, options: Options, allow_data_loss
     if shown.violations:
         raise ConstraintViolated(shown.violations)
     if shown.losses and not allow_data_loss:
-        raise DataLossRefused(shown.losses)
+        raise DataLossRefused(shown.losses, shown.hints)
     return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
 
 
@@ -207,6 +215,7 @@ def sync(
     allow_data_loss: bool = False,
     renames: Renaming = None,
     table_renames: Renaming = None,
+    fills: Renaming = None,
     exclude: Iterable[str] = (),
     dry_run: bool = False,
     version_table: str = "rebuilder_version",
@@ -230,6 +239,8 @@ def sync(
         allow_data_loss: Apply steps that destroy stored values.
         renames: Column renames, ``{"table.old": "new"}`` or ``["table.old=new"]``.
         table_renames: Table renames, ``{"old": "new"}`` or ``["old=new"]``.
+        fills: Values for existing rows, ``{"table.column": "SQL expression"}``
+            or ``["table.column=expr"]`` (see docs/intent.md).
         exclude: Glob patterns of tables and indexes to leave alone.
         dry_run: Plan and check everything, write nothing.
         version_table: The version table's name.
@@ -250,7 +261,7 @@ def sync(
     Raises:
         RebuilderError: Any refusal or failure; the database is unchanged.
     """
-    options = Options.of(exclude, version_table, renames, table_renames, timeout)
+    options = Options.of(exclude, version_table, renames, table_renames, timeout, fills)
     if dry_run:
         return _dry_run(target, database, options, allow_data_loss)
     metadatas = metadata_of(target)
