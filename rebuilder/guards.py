@@ -201,17 +201,19 @@ def unique(
             ``'a'`` count as duplicates under a new NOCASE.
         hint: The way out.
 
-    Each offending row of this guard is one group of duplicates.
+    Each offending row of this guard is one group of duplicates. The keys are
+    named in a derived table first, so a constant key (a fill of ``7``) is
+    grouped by its value, never read as ``GROUP BY 7``, the seventh column.
     """
-    grouped = [
-        f"({k})" + (f" COLLATE {coll}" if coll else "")
-        for k, coll in zip(keys, collations or (None,) * len(keys), strict=True)
-    ]
-    cols = ", ".join(grouped)
-    notnull = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
-    dupes = (
-        f"(SELECT {cols} FROM main.{quote(table.live)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
+    names = [f"k{i}" for i in range(len(keys))]
+    named = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
+    grouped = ", ".join(
+        n + (f" COLLATE {coll}" if coll else "")
+        for n, coll in zip(names, collations or (None,) * len(keys), strict=True)
     )
+    notnull = " AND ".join(f"{n} IS NOT NULL" for n in names)
+    rows = f"(SELECT {named} FROM main.{quote(table.live)})"
+    dupes = f"(SELECT {', '.join(names)} FROM {rows} WHERE {notnull} GROUP BY {grouped} HAVING count(*) > 1)"
     return Guard(VIOLATION, table.name, None, what, dupes, "1", "*", hint, rechecked=True)
 
 

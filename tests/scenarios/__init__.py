@@ -19,7 +19,7 @@ Rows = tuple[tuple[object, ...], ...]
 
 HEADER = """
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, ForeignKey, ForeignKeyConstraint,
+    BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, Float, ForeignKey, ForeignKeyConstraint,
     Index, Integer, MetaData, Numeric, String, Table, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.orm import declarative_base

@@ -349,7 +349,7 @@ SHOP = Scenario(
         Version(
             SHOP_V3,
             plan=(
-                "rebuild table order_items: alter column order_items.qty: NOT NULL, default (none) -> '1'; "
+                "rebuild table order_items: alter column order_items.qty: NOT NULL, default (none) -> 1; "
                 "add UNIQUE (order_id, product_id) on order_items; "
                 "drop FOREIGN KEY (order_id) REFERENCES orders (id) on order_items; "
                 "add FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE on order_items; "
@@ -486,7 +486,7 @@ TRACKER = Scenario(
         Version(
             tracker(2),
             plan=(
-                "rebuild table tasks: alter column tasks.done: NOT NULL, default (none) -> '0'; "
+                "rebuild table tasks: alter column tasks.done: NOT NULL, default (none) -> 0; "
                 "alter column tasks.priority: type VARCHAR(10) -> INTEGER; "
                 "fill tasks.done with coalesce(done, 0)",
             ),

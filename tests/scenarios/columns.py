@@ -282,7 +282,7 @@ SCENARIOS: list[Scenario] = [
         items(),
         items(qty="qty = Column(Integer, nullable=False, server_default='0')"),
         [
-            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> '0'; "
+            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> 0; "
             "fill items.qty with coalesce(qty, 0)"
         ],
         fills=("items.qty=coalesce(qty, 0)",),

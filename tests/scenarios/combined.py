@@ -117,7 +117,7 @@ SCENARIOS: list[Scenario] = [
             "rename column items.title -> name",
             "rebuild table items: drop column items.note; add column items.color VARCHAR(10); "
             "alter column items.name: NOT NULL; alter column items.code: type VARCHAR(10) -> INTEGER; "
-            "alter column items.qty: NOT NULL, default (none) -> '0'; "
+            "alter column items.qty: NOT NULL, default (none) -> 0; "
             "alter column items.flag: default 1 -> (none); add UNIQUE (name) on items; "
             "add CHECK (qty >= 0) on items; "
             "add FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE on items; "
@@ -200,7 +200,7 @@ SCENARIOS: list[Scenario] = [
             "qty = Column(Integer)", "qty = Column(Integer, nullable=False, server_default='0')", 1
         ),
         [
-            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> '0'; "
+            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> 0; "
             "fill items.qty with coalesce(qty, 0)"
         ],
         fills=("items.qty=coalesce(qty, 0)",),
@@ -231,7 +231,7 @@ SCENARIOS: list[Scenario] = [
         PAIRS.format(weight=""),
         PAIRS.format(weight=", nullable=False, server_default='1'"),
         [
-            "rebuild table pairs: alter column pairs.weight: NOT NULL, default (none) -> '1'; "
+            "rebuild table pairs: alter column pairs.weight: NOT NULL, default (none) -> 1; "
             "fill pairs.weight with coalesce(weight, 1)"
         ],
         fills=("pairs.weight=coalesce(weight, 1)",),
