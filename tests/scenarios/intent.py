@@ -226,8 +226,8 @@ SCENARIOS: list[Scenario] = [
         "exclude-on-then-off-converges",
         (
             Version(
-                LEGACY
-                + "\nclass Old(Base):\n    __tablename__ = 'old'\n    id = Column(Integer, primary_key=True)\n"
+                LEGACY + "\nclass Old(Base):\n    __tablename__ = 'old'\n"
+                "    id = Column(Integer, primary_key=True)\n"
             ),
             Version(
                 LEGACY,

@@ -57,7 +57,8 @@ SCENARIOS: list[Scenario] = [
         WITHOUT_ROWID.format(n=""),
         WITHOUT_ROWID.format(n=", nullable=False, server_default='0'"),
         [
-            "rebuild table words: alter column words.n: NOT NULL, default (none) -> 0; fill words.n with coalesce(n, 0)"
+            "rebuild table words: alter column words.n: NOT NULL, default (none) -> 0; "
+            "fill words.n with coalesce(n, 0)"
         ],
         fills=("words.n=coalesce(n, 0)",),
         data=("INSERT INTO words (code, n) VALUES ('b', NULL), ('a', 3), ('c', '7')",),
@@ -69,7 +70,8 @@ SCENARIOS: list[Scenario] = [
         STRICT.format(label=""),
         STRICT.format(label=", nullable=False, server_default='none'"),
         [
-            "rebuild table readings: alter column readings.label: NOT NULL, default (none) -> 'none'; fill readings.label with coalesce(label, 'none')"
+            "rebuild table readings: alter column readings.label: NOT NULL, default (none) -> 'none'; "
+            "fill readings.label with coalesce(label, 'none')"
         ],
         fills=("readings.label=coalesce(label, 'none')",),
         data=("INSERT INTO readings (id, label, value) VALUES (1, NULL, 4), (2, 'x', -1)",),
@@ -82,7 +84,8 @@ SCENARIOS: list[Scenario] = [
         SHADOWED.format(n=""),
         SHADOWED.format(n=", nullable=False, server_default='0'"),
         [
-            "rebuild table tickets: alter column tickets.n: NOT NULL, default (none) -> 0; fill tickets.n with coalesce(n, 0)"
+            "rebuild table tickets: alter column tickets.n: NOT NULL, default (none) -> 0; "
+            "fill tickets.n with coalesce(n, 0)"
         ],
         fills=("tickets.n=coalesce(n, 0)",),
         data=("INSERT INTO tickets (_rowid_, code, rowid, n) VALUES (100, 'b', 5, NULL), (200, 'a', 6, 3)",),
@@ -94,7 +97,8 @@ SCENARIOS: list[Scenario] = [
         GENERATED.format(side="", persisted=""),
         GENERATED.format(side=", nullable=False, server_default='1'", persisted=""),
         [
-            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; fill boxes.side with coalesce(side, 1)"
+            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; "
+            "fill boxes.side with coalesce(side, 1)"
         ],
         fills=("boxes.side=coalesce(side, 1)",),
         data=("INSERT INTO boxes (id, side) VALUES (1, 5), (2, NULL), (3, '4')",),
@@ -108,7 +112,8 @@ SCENARIOS: list[Scenario] = [
         GENERATED.format(side="", persisted=", persisted=True"),
         GENERATED.format(side=", nullable=False, server_default='1'", persisted=", persisted=True"),
         [
-            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; fill boxes.side with coalesce(side, 1)"
+            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; "
+            "fill boxes.side with coalesce(side, 1)"
         ],
         fills=("boxes.side=coalesce(side, 1)",),
         data=("INSERT INTO boxes (id, side) VALUES (1, 5), (2, NULL), (3, '4')",),
