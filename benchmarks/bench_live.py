@@ -8,12 +8,14 @@ rollback-journal mode and in WAL mode, for each path:
 - ``edit``: ``name`` ``VARCHAR(100)`` -> ``VARCHAR(200)`` and ``address``'s
   default changed (``V1EditBase``), the in-place path;
 
-one **writer** process commits small transactions back to back (each one row
-into ``friend``, using only columns that exist before and after, and one row
-into ``city``; ``busy_timeout`` 30 s, as an app would), **readers** query
-``friend`` back to back (``--reader-pause``, ``--writer-pause``: none by
-default), and the real CLI ``rebuilder sync`` runs in its own
-process. The run reports:
+one **writer** process commits small transactions continuously, 5 ms apart
+(``--writer-pause``; each one row into ``friend``, using only columns that
+exist before and after, and one row into ``city``; ``busy_timeout`` 30 s, as
+an app would), **readers** query ``friend`` back to back (``--reader-pause``),
+and the real CLI ``rebuilder sync`` runs in its own process (``--no-app``: the
+sync alone, to time it). The writer is paced because in rollback-journal
+mode a writer committing back to back starves readers by itself, sync or
+not. The run reports:
 
 - writes attempted / acknowledged (COMMIT returned) / present afterwards (both
   rows, with their values and storage classes) / timed out (``locked``);
@@ -57,6 +59,7 @@ for _entry in (str(HERE), str(ROOT)):
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
 
+import models  # noqa: E402
 from generate import DEFAULT_SEED, RESULTS, generate  # noqa: E402
 
 SMOKE_ROWS = 20_000
@@ -196,8 +199,6 @@ def _fresh(source: Path, db: Path, mode: str) -> None:
 
 
 def _spec(db: Path, path: Path_) -> dict[str, object]:
-    import models
-
     from rebuilder.version import fingerprint
 
     conn = sqlite3.connect(db)
@@ -226,6 +227,22 @@ def _sync(db: Path, path: Path_, code: Path, debug: bool) -> dict[str, object]:
     }
 
 
+def _start_app(
+    args: argparse.Namespace, home: Path, db: Path, spec: dict[str, object], rows: int
+) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
+    """Start the writer and the readers (none with ``--no-app``); return them and their output files."""
+    if args.no_app:
+        return [], []
+    stop = str(home / "stop")
+    outs = [home / "writer0.json", *(home / f"reader{i}.json" for i in range(args.readers))]
+    procs = [_spawn("writer", str(db), str(outs[0]), stop, "0", str(args.writer_pause))]
+    procs += [
+        _spawn("reader", str(db), str(o), stop, json.dumps(spec), str(rows), str(args.reader_pause))
+        for o in outs[1:]
+    ]
+    return procs, outs
+
+
 def one_run(args: argparse.Namespace, source: Path, mode: str, name: str, rows: int) -> dict[str, object]:
     """Run the app and the sync on a fresh copy of ``source``; return the measured record."""
     path = PATHS[name]
@@ -235,24 +252,19 @@ def one_run(args: argparse.Namespace, source: Path, mode: str, name: str, rows: 
     db, stop = home / "app.db", home / "stop"
     _fresh(source, db, mode)
     spec = _spec(db, path)
-    outs = [home / "writer0.json", *(home / f"reader{i}.json" for i in range(args.readers))]
-    pauses = str(args.writer_pause), str(args.reader_pause)
-    procs = [_spawn("writer", str(db), str(outs[0]), str(stop), "0", pauses[0])]
-    procs += [
-        _spawn("reader", str(db), str(o), str(stop), json.dumps(spec), str(rows), pauses[1]) for o in outs[1:]
-    ]
+    procs, outs = _start_app(args, home, db, spec, rows)
     try:
         _wait_ready(outs, procs)
-        time.sleep(args.warmup)
+        time.sleep(args.warmup if procs else 0)
         sync = _sync(db, path, args.code, args.debug)
-        time.sleep(args.after)
+        time.sleep(args.after if procs else 0)
     finally:
         stop.touch()
         for proc in procs:
             proc.wait(timeout=120)
-    writes = json.loads(outs[0].read_text())
+    writes = json.loads(outs[0].read_text()) if outs else []
     reads = [r for out in outs[1:] for r in json.loads(out.read_text())]
-    record = {"mode": mode, "path": name, "rows": rows, "sync": sync}
+    record = {"mode": mode, "path": name, "rows": rows, "app": bool(procs), "sync": sync}
     record.update(_writes(db, writes, sync))
     record.update(_reads(reads, sync))
     record["problems"] = _problems(db, path, record)
@@ -322,6 +334,8 @@ def _writes(db: Path, writes: list[list[object]], sync: dict[str, object]) -> di
 
 def _reads(reads: list[list[object]], sync: dict[str, object]) -> dict[str, object]:
     during = [d for s, d, _v in reads if _overlaps(s, d, sync)]
+    outside = [d for s, d, _v in reads if not _overlaps(s, d, sync)]
+    slowest = sorted(reads, key=lambda r: -float(r[1]))[:5]  # type: ignore[arg-type]
     mixed = [v for _s, _d, v in reads if str(v).startswith("mixed")]
     errors = [v for _s, _d, v in reads if str(v).startswith("error")]
     return {
@@ -334,13 +348,16 @@ def _reads(reads: list[list[object]], sync: dict[str, object]) -> dict[str, obje
             "mixed_samples": mixed[:5],
             "errors": errors[:5],
             "latency_during_sync": _percentiles(during),
+            "latency_outside_sync": _percentiles(outside),
+            "slowest": [
+                {"after_sync_start": float(s) - float(sync["start"]), "seconds": d}  # type: ignore[arg-type]
+                for s, d, _v in slowest
+            ],
         }
     }
 
 
 def _problems(db: Path, path: Path_, record: dict[str, object]) -> list[str]:
-    import models
-
     import rebuilder
 
     sync, writes, reads = record["sync"], record["writes"], record["reads"]
@@ -353,7 +370,7 @@ def _problems(db: Path, path: Path_, record: dict[str, object]) -> list[str]:
     problems += [f"read failed: {e}" for e in reads["errors"]]  # type: ignore[index]
     if writes["timed_out_present"]:  # type: ignore[index]
         problems.append("a write reported as failed was committed")
-    if not reads["saw_new"]:  # type: ignore[index]
+    if record["app"] and not reads["saw_new"]:  # type: ignore[index]
         problems.append("no read saw the new schema")
     conn = sqlite3.connect(db)
     try:
@@ -383,7 +400,8 @@ def print_record(r: dict[str, object]) -> None:
         f"writes {w['attempted']}/{w['acknowledged']}/{w['present']}/{w['timed_out']} "  # type: ignore[index]
         f"commit p99 {_ms(wl['p99'])} max {_ms(wl['max'])} ms | "  # type: ignore[index]
         f"reads {rd['during_sync']} during: p50 {_ms(lat['p50'])} p99 {_ms(lat['p99'])} "  # type: ignore[index]
-        f"max {_ms(lat['max'])} ms, mixed {rd['mixed']} | "  # type: ignore[index]
+        f"max {_ms(lat['max'])} ms (outside: max {_ms(rd['latency_outside_sync']['max'])}), "  # type: ignore[index]
+        f"mixed {rd['mixed']} | "  # type: ignore[index]
         f"-wal {'-' if wal is None else f'{wal / 1e6:.2f} MB'}"
     )
     for problem in r["problems"]:  # type: ignore[attr-defined]
@@ -398,7 +416,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS))
     parser.add_argument("--readers", type=int, default=2)
-    parser.add_argument("--writer-pause", type=float, default=0.0, help="seconds between writes")
+    parser.add_argument("--no-app", action="store_true", help="the sync alone, no writer or readers")
+    parser.add_argument("--writer-pause", type=float, default=0.005, help="seconds between writes")
     parser.add_argument("--reader-pause", type=float, default=0.0, help="seconds between reads")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load before the sync")
     parser.add_argument("--after", type=float, default=0.5, help="seconds of load after the sync")

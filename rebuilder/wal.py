@@ -23,10 +23,10 @@ log = logging.getLogger("rebuilder")
 TRY_MS = 50
 """How long one truncating checkpoint may wait for readers (and hold writers off)."""
 
-TRIES = 10
+TRIES = 20
 """How many times to try; with the pauses between them, well under a second in all."""
 
-PAUSE = 0.02
+PAUSE = 0.005
 """Seconds between tries, in which the app's writers and readers get on."""
 
 
