@@ -31,7 +31,6 @@ from rebuilder.connect import (
 from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError
 from rebuilder.load import metadata_of
 from rebuilder.options import Options, Renaming
-from rebuilder.pagecache import room_for_the_sync
 from rebuilder.results import Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
 from rebuilder.wal import truncate_wal
@@ -306,7 +305,7 @@ def _apply_once(
     from rebuilder.apply import apply_plan
 
     options = job.options
-    with room_for_the_sync(conn), write_transaction(conn, label, options.timeout):
+    with write_transaction(conn, label, options.timeout):
         current = read_version(conn, options.version_table)
         if current == job.version:
             return SyncResult((), job.version, current)

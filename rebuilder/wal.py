@@ -9,7 +9,8 @@ for ``wal_checkpoint(TRUNCATE)`` with a short busy timeout, a few times. The
 truncating checkpoint can only finish when no reader still holds a snapshot
 older than the log's end; while it waits, the app's writers wait too, which
 is why each try is short and the whole is bounded. When it cannot finish,
-the sync still succeeds and the reason is logged at debug level.
+the sync still succeeds and the reason is logged at debug level. The sync is
+already committed here, so Ctrl-C only stops the clean-up.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def truncate_wal(conn: sqlite3.Connection, label: str) -> bool:
         return _checkpoint(conn, label)
     except sqlite3.Error as exc:
         log.debug("could not truncate the -wal file of %s: %s; it is left as it is", label, exc)
+        return False
+    except KeyboardInterrupt:
+        # The sync is committed: Ctrl-C now stops the clean-up, and must not be reported as a rollback.
+        log.debug("interrupted while truncating the -wal file of %s; the sync is committed", label)
         return False
     finally:
         conn.execute(f"PRAGMA busy_timeout = {int(saved)}")
