@@ -25,7 +25,7 @@ TRY_MS = 50
 """How long one truncating checkpoint may wait for readers (and hold writers off)."""
 
 TRIES = 20
-"""How many times to try; with the pauses between them, well under a second in all."""
+"""How many times to try; with the pauses between them, at most about 1.1 s in all."""
 
 PAUSE = 0.005
 """Seconds between tries, in which the app's writers and readers get on."""
