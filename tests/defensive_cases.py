@@ -101,6 +101,8 @@ def test_a_scenario_through_a_defensive_connection_equals_its_fast_paths(
         flags = {
             "renames": version.renames,
             "table_renames": version.table_renames,
+            "fills": version.fills,
+            "exclude": version.exclude,
             "allow_data_loss": version.allow_data_loss,
         }
         sync_both(fast, copied, build(version.models), **flags)
