@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rebuilder.capabilities import require_supported
 from rebuilder.connect import (
     Target,
     check_file,
@@ -32,6 +33,7 @@ from rebuilder.load import metadata_of
 from rebuilder.options import Options, Renaming
 from rebuilder.results import CheckResult, Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
+from rebuilder.wal import truncate_wal
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -62,6 +64,7 @@ def _borrowed(target: Target) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tuple[sqlite3.Connection, str]]:
+    require_supported()
     target = resolve(database)
     if target.conn is not None:
         with _borrowed(target) as conn:
@@ -279,6 +282,8 @@ def sync(
         except SchemaEditsForbidden:
             log.info("this connection forbids schema edits; planning again with copies only")
             result = _apply_once(conn, label, job, report, schema_edits=False)
+        if result.changed:
+            truncate_wal(conn, label)
     log.info("synced to version %s with %d step(s)", version, len(result.steps))
     return result
 
