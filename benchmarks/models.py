@@ -21,6 +21,9 @@ The path benchmark (``bench_paths.py``) adds changes that need no copy at all:
 - ``V1RenameBase``: v1 with ``address`` renamed ``street`` (synced with
   ``renames=["friend.address=street"]``), for ``ALTER TABLE RENAME COLUMN``.
 
+The live benchmark (``bench_live.py``) adds ``V1TypeBase``: v1 with only
+``score`` turned into ``INTEGER``, a lossless rebuild of ``friend``.
+
 Each is its own declarative Base with its own MetaData, so one process can
 hold them all; one factory (`_schema`) builds them all, so they differ only
 where the change does.
@@ -100,3 +103,4 @@ V1EditCheckedBase = _schema(
 )
 V1AddBase = _schema(added=True)
 V1RenameBase = _schema(address=RENAMED_TO)
+V1TypeBase = _schema(score_integer=True)

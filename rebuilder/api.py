@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rebuilder.capabilities import require_supported
 from rebuilder.connect import (
     Target,
     check_file,
@@ -29,12 +30,20 @@ from rebuilder.connect import (
     unreadable,
     write_transaction,
 )
-from rebuilder.errors import ConstraintViolated, DataLossRefused, PlanChanged, RebuilderError, SyncFailed
+from rebuilder.errors import (
+    ConstraintViolated,
+    DataLossRefused,
+    EveryTableDropped,
+    PlanChanged,
+    RebuilderError,
+    SyncFailed,
+)
 from rebuilder.load import metadata_of, require_tables
 from rebuilder.names import fold
 from rebuilder.options import Options, Renaming
 from rebuilder.results import CheckResult, Plan, SyncResult
 from rebuilder.version import fingerprint, read_version, write_version
+from rebuilder.wal import truncate_wal
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -68,6 +77,7 @@ def _borrowed(target: Target) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tuple[sqlite3.Connection, str]]:
+    require_supported()
     target = resolve(database)
     if target.conn is not None:
         with _borrowed(target) as conn:
@@ -98,30 +108,6 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         conn.close()
 
 
-@dataclass(eq=False)
-class EveryTableDropped(DataLossRefused):
-    """The plan drops every table of a database that has tables: refused without consent, even when empty.
-
-    Models that share no table with the database are more often the wrong
-    models (a Base whose classes were never imported, another app's models)
-    than a wish to empty the database.
-
-    Attributes:
-        tables: The tables the plan would drop.
-    """
-
-    tables: tuple[str, ...] = ()
-    template = (
-        "refused to drop every table of the database ({listed}): the models define none of them, "
-        "so they may be the wrong models; nothing was changed, {opt[allow_data_loss]} if dropping "
-        "them all is what you want"
-    )
-
-    def values(self) -> dict[str, object]:
-        """The pieces of the message derived from the fields."""
-        return {"listed": ", ".join(self.tables)}
-
-
 @dataclass(frozen=True)
 class _Prepared:
     target: Schema
@@ -150,21 +136,24 @@ def _prepare(
 
     from rebuilder.capabilities import Capabilities
     from rebuilder.diff import resolve_renames
+    from rebuilder.intent import declared
     from rebuilder.planner import make_plan
     from rebuilder.reflect import reflect
 
     target = _declare(metadatas, options)
+    intent = declared(metadatas, options.exclude)
+    options = options.with_declared(intent.renames, intent.table_renames, intent.fills)
     live = reflect(conn, options.exclude, options.version_table)
     renames = resolve_renames(live, target, options.renames, options.table_renames)
     caps = Capabilities.of(conn)
     if not schema_edits:
         caps = replace(caps, writable_schema=False)
-    return _Prepared(target, make_plan(live, target, renames, caps), live)
+    return _Prepared(target, make_plan(live, target, renames, caps, options.fills), live)
 
 
 def _plan(target: object, database: object, options: Options) -> tuple[Plan, tuple[str, ...]]:
     """The plan, and the live tables when it drops every one of them (else ``()``)."""
-    from rebuilder.guards import evaluate
+    from rebuilder.guards import check_fills, evaluate
 
     metadatas = _models(target)
     version = fingerprint(metadatas, options.exclude)
@@ -172,9 +161,11 @@ def _plan(target: object, database: object, options: Options) -> tuple[Plan, tup
     with connection as (conn, _label), read_transaction(conn):
         current = read_version(conn, options.version_table)
         prepared = _prepare(conn, metadatas, options)
-        found = evaluate(conn, prepared.procedure.guards)
-    procedure = prepared.procedure
-    shown = Plan(procedure.steps, procedure.changes, found.losses, found.violations, version, current)
+        procedure = prepared.procedure
+        check_fills(conn, procedure.steps)
+        found = evaluate(conn, procedure.guards)
+    losses, violations = found.losses, found.violations
+    shown = Plan(procedure.steps, procedure.changes, losses, violations, version, current, procedure.hints)
     return shown, prepared.every_table_dropped()
 
 
@@ -184,6 +175,7 @@ def plan(
     *,
     renames: Renaming = None,
     table_renames: Renaming = None,
+    fills: Renaming = None,
     exclude: Iterable[str] = (),
     version_table: str = "rebuilder_version",
     timeout: float = 30.0,
@@ -195,6 +187,8 @@ def plan(
         database: A path, ``sqlite:///`` URL, SQLAlchemy Engine or ``sqlite3.Connection``.
         renames: Column renames, ``{"table.old": "new"}`` or ``["table.old=new"]``.
         table_renames: Table renames, ``{"old": "new"}`` or ``["old=new"]``.
+        fills: Values for existing rows, ``{"table.column": "SQL expression"}``
+            or ``["table.column=expr"]`` (see docs/intent.md).
         exclude: Glob patterns of tables and indexes to leave alone.
         version_table: The version table's name.
         timeout: Seconds to wait for a lock.
@@ -205,7 +199,9 @@ def plan(
     Raises:
         NoTables: If the models define no table.
     """
-    return _plan(target, database, Options.of(exclude, version_table, renames, table_renames, timeout))[0]
+    return _plan(
+        target, database, Options.of(exclude, version_table, renames, table_renames, timeout, fills)
+    )[0]
 
 
 def check(
@@ -250,9 +246,9 @@ def _dry_run(target: object, database: object, options: Options, allow_data_loss
     if shown.violations:
         raise ConstraintViolated(shown.violations)
     if shown.losses and not allow_data_loss:
-        raise DataLossRefused(shown.losses)
+        raise DataLossRefused(shown.losses, shown.hints)
     if every_table and not allow_data_loss:
-        raise EveryTableDropped((), every_table)
+        raise EveryTableDropped((), tables=every_table)
     return SyncResult(shown.steps, shown.version, shown.current, dry_run=True)
 
 
@@ -263,6 +259,7 @@ def sync(
     allow_data_loss: bool = False,
     renames: Renaming = None,
     table_renames: Renaming = None,
+    fills: Renaming = None,
     exclude: Iterable[str] = (),
     dry_run: bool = False,
     version_table: str = "rebuilder_version",
@@ -287,6 +284,8 @@ def sync(
         allow_data_loss: Apply steps that destroy stored values.
         renames: Column renames, ``{"table.old": "new"}`` or ``["table.old=new"]``.
         table_renames: Table renames, ``{"old": "new"}`` or ``["old=new"]``.
+        fills: Values for existing rows, ``{"table.column": "SQL expression"}``
+            or ``["table.column=expr"]`` (see docs/intent.md).
         exclude: Glob patterns of tables and indexes to leave alone.
         dry_run: Plan and check everything, write nothing.
         version_table: The version table's name.
@@ -309,7 +308,7 @@ def sync(
     Raises:
         RebuilderError: Any refusal or failure; the database is unchanged.
     """
-    options = Options.of(exclude, version_table, renames, table_renames, timeout)
+    options = Options.of(exclude, version_table, renames, table_renames, timeout, fills)
     if dry_run or _is_missing_file(database):
         # A file that does not exist yet is planned on an empty database first, so
         # models that cannot be applied are refused before the file is created.
@@ -331,6 +330,8 @@ def sync(
         except SchemaEditsForbidden:
             log.info("this connection forbids schema edits; planning again with copies only")
             result = _apply_once(conn, label, job, report, schema_edits=False)
+        if result.changed:
+            truncate_wal(conn, label)
     log.info("synced to version %s with %d step(s)", version, len(result.steps))
     return result
 
@@ -381,7 +382,7 @@ def _apply_once(
             raise PlanChanged()
         every_table = prepared.every_table_dropped()
         if every_table and not job.allow_data_loss:
-            raise EveryTableDropped((), every_table)
+            raise EveryTableDropped((), tables=every_table)
         apply_plan(
             conn,
             prepared.target,

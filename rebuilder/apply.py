@@ -16,7 +16,7 @@ from rebuilder.execute import (
     tables_with_statistics,
     tuned,
 )
-from rebuilder.guards import LOSS, evaluate
+from rebuilder.guards import LOSS, check_fills, evaluate
 from rebuilder.options import Options
 from rebuilder.planner import Procedure
 from rebuilder.schema import Schema
@@ -54,11 +54,12 @@ def apply_plan(
     """
     # With data loss allowed, loss guards would only be counted, never acted on.
     wanted = [g for g in procedure.guards if not (allow_data_loss and g.kind == LOSS)]
+    check_fills(conn, procedure.steps)
     found = evaluate(conn, wanted)
     if found.violations:
         raise ConstraintViolated(found.violations)
     if found.losses and not allow_data_loss:
-        raise DataLossRefused(found.losses)
+        raise DataLossRefused(found.losses, procedure.hints)
     check_temp_names(conn, procedure.steps)
     needs = space_needed(conn, procedure.steps)
     analyzed = tables_with_statistics(conn)

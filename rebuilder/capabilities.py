@@ -1,13 +1,33 @@
 """What the linked SQLite can do, decided once from ``sqlite_version()``.
 
 Every "native ALTER or rebuild?" decision reads this record; no version checks
-are scattered elsewhere.
+are scattered elsewhere. The oldest SQLite rebuilder works with is checked
+here too, once per command (`require_supported`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+
+from rebuilder.errors import SQLiteTooOld
+
+MINIMUM_SQLITE = (3, 37, 0)
+"""The oldest SQLite rebuilder supports: reading the schema needs ``PRAGMA table_list``."""
+
+
+def require_supported(version: tuple[int, ...] | None = None) -> None:
+    """Refuse to work with an SQLite older than `MINIMUM_SQLITE`.
+
+    Args:
+        version: The version to check; the ``sqlite3`` module's library by default.
+
+    Raises:
+        SQLiteTooOld: If it is older.
+    """
+    found = tuple(sqlite3.sqlite_version_info) if version is None else version
+    if found < MINIMUM_SQLITE:
+        raise SQLiteTooOld(found, MINIMUM_SQLITE)
 
 
 @dataclass(frozen=True)

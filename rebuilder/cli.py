@@ -97,6 +97,17 @@ TableRenames = Annotated[
     list[str] | None,
     typer.Option("--rename-table", metavar="OLD=NEW", help="Rename a table: OLD=NEW (repeatable)."),
 ]
+Fills = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fill",
+        metavar="TABLE.COLUMN=EXPR",
+        help=(
+            "Give existing rows a value for a column in this sync: an SQL expression over the "
+            "table's columns as the models name them (repeatable)."
+        ),
+    ),
+]
 Exclude = Annotated[
     list[str] | None,
     typer.Option(
@@ -162,13 +173,14 @@ STYLES = {
     "destructive": ("! ", "bold red"),
     "loss": ("  data loss: ", "red"),
     "refused": ("  refused: ", "red"),
+    "hint": ("  hint: ", "yellow"),
     "note": ("", ""),
 }
 """How each kind of result line is marked and coloured (the text comes from the result)."""
 
 
 def _print_lines(shown: Plan | CheckResult) -> None:
-    for kind, text in shown.lines():
+    for kind, text in shown.lines(cli=True) if isinstance(shown, Plan) else shown.lines():
         mark, style = STYLES[kind]
         out.print(Text.assemble((mark, style), text))
 
@@ -270,6 +282,7 @@ def sync(
     allow_data_loss: AllowDataLoss = False,
     rename: Renames = None,
     rename_table: TableRenames = None,
+    fill: Fills = None,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
@@ -285,6 +298,7 @@ def sync(
         kwargs: dict[str, Any] = dict(
             renames=rename,
             table_renames=rename_table,
+            fills=fill,
             exclude=exclude or (),
             version_table=version_table,
             timeout=timeout,
@@ -298,7 +312,7 @@ def sync(
             if shown.losses and not shown.violations:
                 _print_lines(shown)
                 if not typer.confirm("These steps destroy data. Apply them?", default=False):
-                    raise DataLossRefused(shown.losses)
+                    raise DataLossRefused(shown.losses, shown.hints)
                 allow, expect = True, shown.steps
         size = _file_size(database)
         with CopyProgress(enabled=err.is_terminal and not no_progress) as bar:
@@ -329,6 +343,7 @@ def plan(
     ] = False,
     rename: Renames = None,
     rename_table: TableRenames = None,
+    fill: Fills = None,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
@@ -342,6 +357,7 @@ def plan(
             database,
             renames=rename,
             table_renames=rename_table,
+            fills=fill,
             exclude=exclude or (),
             version_table=version_table,
             timeout=timeout,

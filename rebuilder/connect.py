@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote as url_quote
 
-from rebuilder.errors import DatabaseLocked, NotADatabase, RebuilderError
+from rebuilder.errors import (
+    DatabaseLocked,
+    DirectoryNotWritable,
+    NoSuchDatabase,
+    NotADatabase,
+    RebuilderError,
+)
 
 HEADER = b"SQLite format 3\x00"
 
@@ -88,38 +94,6 @@ def _borrow_engine(engine: Any) -> Target:
     """Borrow the one connection of an in-memory engine (it holds the whole database)."""
     proxy = engine.raw_connection()
     return Target(label="in-memory engine", conn=proxy.driver_connection, release=proxy.close)
-
-
-@dataclass(eq=False)
-class NoSuchDatabase(RebuilderError):
-    """A command that never creates the database was given a path that does not exist.
-
-    Attributes:
-        path: The path given.
-    """
-
-    path: str
-    template = "the database {path} does not exist; check the path (only sync creates it)"
-
-
-@dataclass(eq=False)
-class DirectoryNotWritable(RebuilderError):
-    """SQLite could not write beside the database: its directory is not writable.
-
-    A write needs a journal file next to the database (``-journal``, or
-    ``-wal`` and ``-shm``), which SQLite creates in the same directory.
-
-    Attributes:
-        path: The database path.
-        directory: The directory that is not writable.
-    """
-
-    path: str
-    directory: str
-    template = (
-        "cannot write to {path}: its directory {directory} is not writable, so SQLite cannot "
-        "create its journal file there; nothing was changed, make the directory writable"
-    )
 
 
 def directory_not_writable(path: Path | None, text: str) -> DirectoryNotWritable | None:

@@ -28,7 +28,7 @@ from rebuilder.changes import (
     RenameColumn,
     RenameTable,
 )
-from rebuilder.errors import RenameNotFound
+from rebuilder.errors import RenameConflict, RenameNotFound
 from rebuilder.expressions import canonical_expr, rename_columns
 from rebuilder.names import aside_name, fold
 from rebuilder.options import Rename
@@ -49,31 +49,52 @@ class Renames:
     columns: tuple[RenameColumn, ...] = ()
 
 
-def _table_rename(live: Schema, target: Schema, rename: Rename) -> RenameTable:
+def _table_rename(live: Schema, target: Schema, rename: Rename) -> RenameTable | None:
     old, new = live.table(rename.old), target.table(rename.new)
+    if rename.declared and (old is None or new is None):
+        return None  # applied already (or an earlier name of a chain): the hint stays in the code
     if old is None:
         raise RenameNotFound(rename.text, f"the database has no table {rename.old!r}")
     if new is None:
         raise RenameNotFound(rename.text, f"the models have no table {rename.new!r}")
     if live.table(rename.new) is not None and fold(rename.new) != fold(rename.old):
+        if rename.declared:
+            raise RenameConflict("table", old.name, new.name)
         raise RenameNotFound(rename.text, f"the database already has a table {rename.new!r}")
     return RenameTable(old.name, new.name)
 
 
-def _column_rename(live: Schema, target: Schema, by_new: Mapping[str, str], rename: Rename) -> RenameColumn:
+def _column_rename(
+    live: Schema, target: Schema, by_new: Mapping[str, str], rename: Rename
+) -> RenameColumn | None:
     # The table may be named as in the database or as in the models.
     new_table = next((n for n, o in by_new.items() if o == fold(rename.table)), fold(rename.table))
     old_table, model = live.table(by_new.get(new_table, new_table)), target.table(new_table)
+    old = old_table.column(rename.old) if old_table is not None else None
+    new = model.column(rename.new) if model is not None else None
+    if rename.declared and (old_table is None or old is None or new is None):
+        return None  # applied already, a new table, or an earlier name of a chain
     if old_table is None or model is None:
         raise RenameNotFound(
             rename.text, f"there is no table {rename.table!r} in both the database and the models"
         )
-    old, new = old_table.column(rename.old), model.column(rename.new)
     if old is None:
         raise RenameNotFound(rename.text, f"table {old_table.name!r} has no column {rename.old!r}")
     if new is None:
         raise RenameNotFound(rename.text, f"the model of {model.name!r} has no column {rename.new!r}")
+    if rename.declared and old_table.column(rename.new) is not None and fold(rename.new) != fold(rename.old):
+        raise RenameConflict("column", f"{model.name}.{old.name}", f"{model.name}.{new.name}")
     return RenameColumn(model.name, old.name, new.name)
+
+
+def _first_per_target(found: Iterable[RenameTable | RenameColumn | None]) -> list[RenameTable | RenameColumn]:
+    """Drop what did not apply, and every rename after the first into one name (a chain's older names)."""
+    kept: dict[tuple[str, str], RenameTable | RenameColumn] = {}
+    for rename in found:
+        if rename is not None:
+            where = fold(rename.table) if isinstance(rename, RenameColumn) else ""
+            kept.setdefault((where, fold(rename.new)), rename)
+    return list(kept.values())
 
 
 def resolve_renames(
@@ -84,12 +105,21 @@ def resolve_renames(
 ) -> Renames:
     """Check renames against both schemas.
 
+    The caller's renames must name what is there. Renames the models declare
+    are skipped once applied (the old name is gone), and the first of a
+    chain's earlier names the database still has is the one renamed.
+
     Raises:
-        RenameNotFound: If one names a table or column that is not there.
+        RenameNotFound: If a caller's rename names a table or column that is not there.
+        RenameConflict: If a declared rename's old and new names both exist.
     """
-    table_renames = tuple(_table_rename(live, target, r) for r in tables)
-    by_new = {fold(r.new): fold(r.old) for r in table_renames}
-    return Renames(table_renames, tuple(_column_rename(live, target, by_new, r) for r in columns))
+    table_renames = [r for r in _first_per_target(_table_rename(live, target, r) for r in tables)]
+    by_new = {fold(r.new): fold(r.old) for r in table_renames if isinstance(r, RenameTable)}
+    column_renames = _first_per_target(_column_rename(live, target, by_new, r) for r in columns)
+    return Renames(
+        tuple(r for r in table_renames if isinstance(r, RenameTable)),
+        tuple(r for r in column_renames if isinstance(r, RenameColumn)),
+    )
 
 
 # --- the live schema as it is once the renames have run (pure) ---------------

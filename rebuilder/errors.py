@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
-from rebuilder.results import Loss, Violation
+from rebuilder.results import Loss, RenameHint, Violation
 
 OPTIONS: Mapping[str, tuple[str, str]] = {
     "allow_data_loss": ("re-run with --allow-data-loss (or --yes)", "pass allow_data_loss=True"),
@@ -58,7 +58,7 @@ class RebuilderError(Exception):
         super().__init__(text)
         self.text = text
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The values the template names: the fields, plus anything derived from them."""
         if not is_dataclass(self):
             return {"text": self.text}
@@ -68,7 +68,7 @@ class RebuilderError(Exception):
         """The one-sentence message, its way out worded for the command line or the library."""
         if not self.template:
             return self.text
-        return self.template.format(**self.values(), opt=_Words(cli))
+        return self.template.format(**self.values(cli), opt=_Words(cli))
 
     def __str__(self) -> str:
         return self.message()
@@ -111,6 +111,60 @@ class BadRename(UsageError):
     rename: str
     reason: str
     template = "bad rename {rename!r}: {reason}"
+
+
+@dataclass(eq=False)
+class BadFill(UsageError):
+    """A fill is malformed.
+
+    Attributes:
+        fill: The fill as given.
+        reason: What was wrong with it.
+    """
+
+    fill: str
+    reason: str
+    template = "bad fill {fill!r}: {reason}"
+
+
+@dataclass(eq=False)
+class FillFailed(RebuilderError):
+    """A fill's expression does not compile against the table.
+
+    Attributes:
+        table: The table.
+        column: The column the fill is for.
+        expr: The expression.
+        detail: SQLite's complaint.
+    """
+
+    table: str
+    column: str
+    expr: str
+    detail: str
+    template = (
+        "the fill for {table}.{column} ({expr}) does not compile: {detail}; nothing was changed, "
+        "fix the expression (it reads the table's columns as the models name them)"
+    )
+
+
+@dataclass(eq=False)
+class RenameConflict(RebuilderError):
+    """A declared rename whose old and new names both exist in the database.
+
+    Attributes:
+        what: ``"table"`` or ``"column"``.
+        old: The old name (``table.column`` for a column).
+        new: The new name.
+    """
+
+    what: str
+    old: str
+    new: str
+    template = (
+        "the models say {what} {new} was renamed from {old}, but the database has both; "
+        "nothing was changed, move the data and drop one of them by hand, or remove the renamed_from hint"
+    )
 
 
 @dataclass(eq=False)
@@ -211,18 +265,25 @@ class TempNameTaken(RebuilderError):
 class DataLossRefused(RebuilderError):
     """The plan would destroy stored values and the caller did not allow it.
 
+    A drop and an add that look like a rename lead the message: following the
+    data-loss advice would destroy a column the user meant to rename.
+
     Attributes:
         losses: Every data-destroying step with its counts and samples.
+        hints: Drops and adds that look like renames.
     """
 
     losses: tuple[Loss, ...]
+    hints: tuple[RenameHint, ...] = ()
     template = (
-        "refused to destroy data: {listed}; nothing was changed, {opt[allow_data_loss]} to accept the loss"
+        "{lead}refused to destroy data: {listed}; nothing was changed, "
+        "{opt[allow_data_loss]} to accept the loss"
     )
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The pieces of the message derived from the fields."""
-        return {"listed": "; ".join(str(loss) for loss in self.losses)}
+        lead = "".join(f"{hint.text(cli)}; otherwise: " for hint in self.hints)
+        return {"lead": lead, "listed": "; ".join(str(loss) for loss in self.losses)}
 
 
 @dataclass(eq=False)
@@ -236,7 +297,7 @@ class ConstraintViolated(RebuilderError):
     violations: tuple[Violation, ...]
     template = "{first}{more}; nothing was changed, {hint}"
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The pieces of the message derived from the fields."""
         first, rest = self.violations[0], len(self.violations) - 1
         more = f" (and {rest} more)" if rest else ""
@@ -266,7 +327,7 @@ class VerificationFailed(RebuilderError):
         "the sync was rolled back and nothing was changed, please report this"
     )
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The pieces of the message derived from the fields."""
         return {"listed": "; ".join(self.differences[:5])}
 
@@ -284,7 +345,7 @@ class SyncFailed(RebuilderError):
     detail: str
     template = "SQLite refused the change{where}: {detail}; the sync was rolled back and nothing was changed"
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The pieces of the message derived from the fields."""
         where = f" while changing table {self.table!r}" if self.table else ""
         return {"where": where, "detail": self.detail}
@@ -324,7 +385,7 @@ class DiskFull(RebuilderError):
     free: int | None = None
     template = "{text}; nothing was changed, free some space and try again"
 
-    def values(self) -> dict[str, object]:
+    def values(self, cli: bool = False) -> dict[str, object]:
         """The pieces of the message derived from the fields."""
         mb = max(1, -(-self.needed // 1_000_000))
         if self.free is None:
@@ -362,3 +423,106 @@ class SchemaEditsForbidden(RebuilderError):
     """
 
     template = "this connection forbids editing sqlite_schema (defensive mode); nothing was changed"
+
+
+@dataclass(eq=False)
+class NoSuchDatabase(RebuilderError):
+    """A command that never creates the database was given a path that does not exist.
+
+    Attributes:
+        path: The path given.
+    """
+
+    path: str
+    template = "the database {path} does not exist; check the path (only sync creates it)"
+
+
+@dataclass(eq=False)
+class DirectoryNotWritable(RebuilderError):
+    """SQLite could not write beside the database: its directory is not writable.
+
+    A write needs a journal file next to the database (``-journal``, or
+    ``-wal`` and ``-shm``), which SQLite creates in the same directory.
+
+    Attributes:
+        path: The database path.
+        directory: The directory that is not writable.
+    """
+
+    path: str
+    directory: str
+    template = (
+        "cannot write to {path}: its directory {directory} is not writable, so SQLite cannot "
+        "create its journal file there; nothing was changed, make the directory writable"
+    )
+
+
+@dataclass(eq=False)
+class NoTables(BadModelSpec):
+    """The models hold no table at all: usually the module that defines them was never imported.
+
+    Attributes:
+        spec: The spec as given, or ``""`` for a library call.
+        reason: Always ``"the models define no tables"``.
+    """
+
+    spec: str = ""
+    reason: str = "the models define no tables"
+    template = (
+        "the models define no tables: did you import the module that defines them?"
+        "{named}; nothing was changed"
+    )
+
+    def values(self, cli: bool = False) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"named": f" ({self.spec!r} has none)" if self.spec else ""}
+
+
+@dataclass(eq=False)
+class EveryTableDropped(DataLossRefused):
+    """The plan drops every table of a database that has tables: refused without consent, even when empty.
+
+    Models that share no table with the database are more often the wrong
+    models (a Base whose classes were never imported, another app's models)
+    than a wish to empty the database.
+
+    Attributes:
+        tables: The tables the plan would drop.
+    """
+
+    tables: tuple[str, ...] = ()
+    template = (
+        "refused to drop every table of the database ({listed}): the models define none of them, "
+        "so they may be the wrong models; nothing was changed, {opt[allow_data_loss]} if dropping "
+        "them all is what you want"
+    )
+
+    def values(self, cli: bool = False) -> dict[str, object]:
+        """The pieces of the message derived from the fields."""
+        return {"listed": ", ".join(self.tables)}
+
+
+@dataclass(eq=False)
+class SQLiteTooOld(RebuilderError):
+    """The SQLite library Python links is older than rebuilder supports.
+
+    Attributes:
+        version: The linked SQLite's version.
+        minimum: The oldest supported version.
+    """
+
+    version: tuple[int, ...]
+    minimum: tuple[int, ...]
+    template = (
+        "this Python's sqlite3 module uses SQLite {found}, but rebuilder needs SQLite "
+        "{needed} or newer (it reads the schema with PRAGMA table_list); nothing was "
+        "opened, use a Python built with a newer SQLite"
+    )
+
+    def values(self, cli: bool = False) -> dict[str, object]:
+        """The versions, dotted."""
+        return {"found": _dotted(self.version), "needed": _dotted(self.minimum)}
+
+
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)

@@ -27,11 +27,12 @@ from rebuilder.changes import (
     DropTable,
     by_table,
 )
-from rebuilder.expressions import column_names, substitute
+from rebuilder.errors import FillFailed
+from rebuilder.expressions import column_names, rename_columns, substitute
 from rebuilder.names import fold, quote
 from rebuilder.results import Loss, Violation
-from rebuilder.schema import Check, ForeignKey, Schema, Table, affinity
-from rebuilder.steps import COPY, DEFAULT, Copy, CreateIndexStep, EditSchemaStep, RebuildStep, Step
+from rebuilder.schema import Check, Column, ForeignKey, Schema, Table, affinity
+from rebuilder.steps import COPY, DEFAULT, FILL, Copy, CreateIndexStep, EditSchemaStep, RebuildStep, Step
 
 LOSS = "loss"
 VIOLATION = "violation"
@@ -151,20 +152,35 @@ def change_type(table: Table, change: AlterColumn) -> Guard:
     return Guard(LOSS, table.name, column, what, scan(table), where, f"c.{quote(column)}")
 
 
-def not_null(table: Table, column: str, new: bool) -> Guard:
-    """NOT NULL over existing NULLs (or a new NOT NULL column with no default)."""
-    where = "1" if new else f"c.{quote(column)} IS NULL"
-    hint = "give the column a server_default or fill the NULLs first"
-    return Guard(
-        VIOLATION,
-        table.name,
-        column,
-        f"NOT NULL on column {column!r}",
-        scan(table),
-        where,
-        row_key(table),
-        hint,
-    )
+FILL_WAY = "a fill (info={'fill': ...} on the column, --fill or fills=)"
+"""How to give existing rows values, for hints."""
+
+
+def not_null(table: Table, column: str, value: str, hint: str) -> Guard:
+    """NOT NULL over rows whose value would be NULL.
+
+    Args:
+        table: The table, with its live name.
+        column: The column, for the message.
+        value: SQL for what the row will hold: the live column, a fill, or
+            ``NULL`` for a new column with neither default nor fill.
+        hint: The way out.
+    """
+    what = f"NOT NULL on column {column!r}"
+    return Guard(VIOLATION, table.name, column, what, scan(table), f"({value}) IS NULL", row_key(table), hint)
+
+
+def made_generated(table: Table, change: AlterColumn) -> Guard:
+    """A plain column made generated: each stored value the expression does not compute is lost."""
+    column = f"c.{quote(change.old.live)}"
+    mapping = {c.key: c.live for c in table.columns if c.live != c.name}
+    generated = change.new.generated or "NULL"
+    try:
+        expr: str | None = rename_columns(generated, mapping) if mapping else generated
+    except SqlglotError:
+        expr = None  # every stored value counts as lost
+    where = f"{column} IS NOT NULL" if expr is None else f"{column} IS NOT ({expr})"
+    return Guard(LOSS, table.name, change.old.live, "make generated", scan(table), where, column)
 
 
 def unique(
@@ -185,17 +201,19 @@ def unique(
             ``'a'`` count as duplicates under a new NOCASE.
         hint: The way out.
 
-    Each offending row of this guard is one group of duplicates.
+    Each offending row of this guard is one group of duplicates. The keys are
+    named in a derived table first, so a constant key (a fill of ``7``) is
+    grouped by its value, never read as ``GROUP BY 7``, the seventh column.
     """
-    grouped = [
-        f"({k})" + (f" COLLATE {coll}" if coll else "")
-        for k, coll in zip(keys, collations or (None,) * len(keys), strict=True)
-    ]
-    cols = ", ".join(grouped)
-    notnull = " AND ".join(f"({k}) IS NOT NULL" for k in keys)
-    dupes = (
-        f"(SELECT {cols} FROM main.{quote(table.live)} WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)"
+    names = [f"k{i}" for i in range(len(keys))]
+    named = ", ".join(f"({k}) AS {n}" for k, n in zip(keys, names, strict=True))
+    grouped = ", ".join(
+        n + (f" COLLATE {coll}" if coll else "")
+        for n, coll in zip(names, collations or (None,) * len(keys), strict=True)
     )
+    notnull = " AND ".join(f"{n} IS NOT NULL" for n in names)
+    rows = f"(SELECT {named} FROM main.{quote(table.live)})"
+    dupes = f"(SELECT {', '.join(names)} FROM {rows} WHERE {notnull} GROUP BY {grouped} HAVING count(*) > 1)"
     return Guard(VIOLATION, table.name, None, what, dupes, "1", "*", hint, rechecked=True)
 
 
@@ -258,22 +276,64 @@ def _identity(old: Table, new: Table) -> tuple[Copy, ...]:
     )
 
 
-def _column_guards(old: Table, changes: Sequence[Change]) -> list[Guard]:
+def _column_guards(
+    old: Table, changes: Sequence[Change], copies: Mapping[str, Copy] | None = None
+) -> list[Guard]:
+    """Guards for dropped, added and altered columns; ``copies`` says what a rebuild writes."""
     found: list[Guard] = []
     for change in changes:
         if isinstance(change, DropColumn) and change.column.generated is None:
             found.append(drop_column(old, change.column.live))
         elif isinstance(change, AddColumn):
-            column = change.column
-            if column.notnull and column.default is None and column.generated is None:
-                found.append(not_null(old, column.name, new=True))
+            found += _added_guards(old, change.column, (copies or {}).get(change.column.key))
         elif isinstance(change, AlterColumn):
-            before, after = change.old, change.new
-            if before.affinity != after.affinity and after.generated is None:
-                found.append(change_type(old, change))
-            if after.notnull and not before.notnull and after.default is None:
-                found.append(not_null(old, before.live, new=False))
+            found += _altered_guards(old, change, (copies or {}).get(change.new.key))
     return found
+
+
+def _added_guards(old: Table, column: Column, copy: Copy | None) -> list[Guard]:
+    if not column.notnull or column.generated is not None:
+        return []
+    if copy is not None and copy.kind == FILL:
+        return [
+            not_null(old, column.name, copy.value(live=True), f"change the fill, or give {FILL_WAY} another")
+        ]
+    if column.default is None:
+        return [not_null(old, column.name, "NULL", f"give the column a server_default or {FILL_WAY}")]
+    return []
+
+
+def _altered_guards(old: Table, change: AlterColumn, copy: Copy | None) -> list[Guard]:
+    before, after = change.old, change.new
+    filled = copy is not None and copy.kind == FILL
+    found: list[Guard] = []
+    if after.generated is not None and before.generated is None:
+        found.append(made_generated(old, change))
+    elif before.affinity != after.affinity and after.generated is None and not filled:
+        found.append(change_type(old, change))
+    if after.notnull and not before.notnull and after.generated is None:
+        value = copy.value(live=True) if copy is not None and filled else f"c.{quote(before.live)}"
+        hint = "change the fill" if filled else f"update those rows, or give the column {FILL_WAY}"
+        found.append(not_null(old, before.live, value, hint))
+    return found
+
+
+def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
+    """Refuse a fill whose expression does not compile against its table, before anything is written.
+
+    Raises:
+        FillFailed: Naming the column and SQLite's complaint.
+    """
+    for step in steps:
+        if not isinstance(step, RebuildStep):
+            continue
+        for copy in step.copies:
+            if copy.kind != FILL:
+                continue
+            try:
+                conn.execute(f"EXPLAIN SELECT {copy.value(live=True)} FROM {scan(step.old)}").fetchall()
+            except sqlite3.Error as exc:
+                raise FillFailed(step.table, copy.column, copy.expr, str(exc)) from exc
 
 
 def _check_guard(check_: Check, old: Table, new: Table, copies: Mapping[str, Copy]) -> Guard | None:
@@ -347,10 +407,11 @@ def _reshaped(
 ) -> list[Guard]:
     """The guards of a table rebuilt or edited in place."""
     by_column = {fold(c.column): c for c in copies}
-    found = _column_guards(old, changes)
-    for change in changes:
-        if isinstance(change, AddConstraint) and isinstance(change.constraint, Check):
-            guard = _check_guard(change.constraint, old, new, by_column)
+    found = _column_guards(old, changes, by_column)
+    filled = {k for k, c in by_column.items() if c.kind == FILL}
+    for check_ in sorted(new.checks, key=repr):
+        if check_ not in old.checks or column_names(check_.expr) & filled:
+            guard = _check_guard(check_, old, new, by_column)
             found += [guard] if guard is not None else []
     found += _unique_guards(old, new, by_column)
     # Editing in place validates nothing itself: the guards are the proof.

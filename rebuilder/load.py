@@ -15,13 +15,12 @@ import sysconfig
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from sqlalchemy import MetaData
 
-from rebuilder.errors import BadModelSpec
+from rebuilder.errors import BadModelSpec, NoTables
 
 
 def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
@@ -49,27 +48,6 @@ def metadata_of(target: object, spec: str = "") -> tuple[MetaData, ...]:
         spec or repr(target),
         f"it is a {kind}, not a declarative Base, a MetaData or an object with .metadata",
     )
-
-
-@dataclass(eq=False)
-class NoTables(BadModelSpec):
-    """The models hold no table at all: usually the module that defines them was never imported.
-
-    Attributes:
-        spec: The spec as given, or ``""`` for a library call.
-        reason: Always ``"the models define no tables"``.
-    """
-
-    spec: str = ""
-    reason: str = "the models define no tables"
-    template = (
-        "the models define no tables: did you import the module that defines them?"
-        "{named}; nothing was changed"
-    )
-
-    def values(self) -> dict[str, object]:
-        """The pieces of the message derived from the fields."""
-        return {"named": f" ({self.spec!r} has none)" if self.spec else ""}
 
 
 def require_tables(metadatas: tuple[MetaData, ...], spec: str = "") -> tuple[MetaData, ...]:

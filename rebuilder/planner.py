@@ -13,13 +13,16 @@ the rebuild until it is added to a list here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from sqlglot.errors import SqlglotError
 
 from rebuilder import guards
 from rebuilder.capabilities import Capabilities
 from rebuilder.changes import (
     AddColumn,
+    AlterColumn,
     Change,
     CreateIndex,
     CreateTable,
@@ -29,14 +32,16 @@ from rebuilder.changes import (
     by_table,
 )
 from rebuilder.diff import Renames, apply_renames, diff
-from rebuilder.errors import ForeignKeyMismatch
-from rebuilder.expressions import column_names, is_constant, mentions
+from rebuilder.errors import FillFailed, ForeignKeyMismatch
+from rebuilder.expressions import column_names, is_constant, mentions, rename_columns
 from rebuilder.names import aside_name, fold
+from rebuilder.options import Fill
+from rebuilder.results import RenameHint
 from rebuilder.schema import Column, Index, Schema, Table, differing
 from rebuilder.steps import (
-    COALESCE,
     COPY,
     DEFAULT,
+    FILL,
     AddColumnStep,
     Copy,
     CreateIndexStep,
@@ -63,11 +68,45 @@ EDITABLE_COLUMN = frozenset({"type", "notnull", "default"})
 
 @dataclass(frozen=True)
 class Procedure:
-    """What a sync carries out: the changes, the steps in order, and the guards to run first."""
+    """What a sync carries out: the changes, the steps in order, the guards to run first.
+
+    Attributes:
+        changes: The differences, renames first.
+        steps: The steps, in order.
+        guards: The guards, in live names.
+        hints: Drops and adds that look like renames, to say so (never acted on).
+    """
 
     changes: tuple[Change, ...]
     steps: tuple[Step, ...]
     guards: tuple[guards.Guard, ...]
+    hints: tuple[RenameHint, ...] = ()
+
+
+def rename_hints(changes: Sequence[Change]) -> tuple[RenameHint, ...]:
+    """Drops and adds that look like renames, never acted on.
+
+    A column dropped and one added with the same type in one table (when that
+    type pairs them alone), or a table dropped and one created with the same
+    columns. Nothing is renamed without a declaration.
+    """
+    found = []
+    for _key, mine in sorted(by_table(changes).items()):
+        dropped = [c for c in mine if isinstance(c, DropColumn) and c.column.generated is None]
+        added = [c for c in mine if isinstance(c, AddColumn) and c.column.generated is None]
+        for drop in dropped:
+            same = [a for a in added if a.column.type == drop.column.type]
+            rivals = [d for d in dropped if d.column.type == drop.column.type]
+            if len(same) == 1 and len(rivals) == 1:
+                found.append(RenameHint("column", same[0].table, drop.column.live, same[0].column.name))
+    gone = [c.table for c in changes if isinstance(c, DropTable)]
+    made = [c.table for c in changes if isinstance(c, CreateTable)]
+    for old in gone:
+        shape = {(c.key, c.type) for c in old.columns}
+        alike = [t for t in made if {(c.key, c.type) for c in t.columns} == shape]
+        if len(alike) == 1:
+            found.append(RenameHint("table", "", old.name, alike[0].name))
+    return tuple(found)
 
 
 # --- native ALTER -------------------------------------------------------------
@@ -126,9 +165,7 @@ def _keeps_bytes(old: Column, new: Column, in_key: bool, strict: bool) -> bool:
     changed = differing(old, new)
     if not changed <= EDITABLE_COLUMN:
         return False
-    if "type" in changed and (in_key or strict or old.affinity != new.affinity):
-        return False
-    return not (new.notnull and not old.notnull and new.default is not None)
+    return not ("type" in changed and (in_key or strict or old.affinity != new.affinity))
 
 
 def can_edit_in_place(old: Table, new: Table) -> bool:
@@ -176,17 +213,47 @@ def _edit(old: Table, new: Table, reasons: tuple[str, ...], schema: Schema) -> E
 # --- rebuild -------------------------------------------------------------------
 
 
-def copy_map(old: Table, new: Table) -> tuple[Copy, ...]:
+def needs_values(change: Change) -> str | None:
+    """The folded column a change needs values for, so that a fill applies to it.
+
+    A new stored column; a column made NOT NULL, given another affinity, or
+    made plain from generated. A fill for any other column is ignored, so it
+    can stay in the code.
+    """
+    if isinstance(change, AddColumn) and change.column.generated is None:
+        return change.column.key
+    if isinstance(change, AlterColumn) and change.new.generated is None:
+        old, new = change.old, change.new
+        if (new.notnull and not old.notnull) or old.affinity != new.affinity or old.generated is not None:
+            return new.key
+    return None
+
+
+def _live_expr(fill: Fill, old: Table) -> str:
+    """A fill's expression over the live names of the columns it reads (renames undone)."""
+    mapping = {c.key: c.live for c in old.columns if c.live != c.name}
+    if not mapping:
+        return fill.expr
+    try:
+        return rename_columns(fill.expr, mapping)
+    except SqlglotError as exc:
+        raise FillFailed(
+            fill.table, fill.column, fill.expr, f"it cannot be read to rename its columns ({exc})"
+        ) from exc
+
+
+def copy_map(old: Table, new: Table, fills: Mapping[str, Fill] | None = None) -> tuple[Copy, ...]:
     """How a rebuild fills each stored column of the new table from the old one."""
     copies = []
     for column in new.columns:
         source = old.column(column.name)
+        fill = (fills or {}).get(column.key)
         if column.generated is not None:
             continue
-        if source is None or source.generated is not None:
+        if fill is not None:
+            copies.append(Copy(column.name, FILL, source, expr=fill.expr, live_expr=_live_expr(fill, old)))
+        elif source is None:
             copies.append(Copy(column.name, DEFAULT, None, column.default or "NULL"))
-        elif column.notnull and not source.notnull and column.default is not None:
-            copies.append(Copy(column.name, COALESCE, source, column.default))
         else:
             copies.append(Copy(column.name, COPY, source))
     return tuple(copies)
@@ -234,10 +301,16 @@ def _reusable(
 
 
 def _rebuild(
-    old: Table, new: Table, reasons: tuple[str, ...], renamed: Schema, target: Schema, caps: Capabilities
+    old: Table,
+    new: Table,
+    reasons: tuple[str, ...],
+    renamed: Schema,
+    target: Schema,
+    caps: Capabilities,
+    fills: Mapping[str, Fill],
 ) -> RebuildStep:
     dependents = tuple(d for d in renamed.dependents if d.table == old.key and d.type in ("trigger", "index"))
-    copies = copy_map(old, new)
+    copies = copy_map(old, new, fills)
     copy_rowid = not old.without_rowid and not new.without_rowid and new.rowid_alias is None
     reused = _reusable(old, new, copies, copy_rowid, renamed, target) if caps.writable_schema else ()
     return RebuildStep(
@@ -281,15 +354,29 @@ def check_parent_keys(target: Schema, touched: set[str]) -> None:
 
 
 def _plan_table(
-    old: Table, new: Table, changes: Sequence[Change], renamed: Schema, target: Schema, caps: Capabilities
+    old: Table,
+    new: Table,
+    changes: Sequence[Change],
+    renamed: Schema,
+    target: Schema,
+    caps: Capabilities,
+    fills: Sequence[Fill],
 ) -> list[Step]:
-    """Native ALTERs, an in-place edit, or one rebuild, for one changed table."""
-    natives = _natives(old, new, changes, renamed, caps)
+    """Native ALTERs, an in-place edit, or one rebuild, for one changed table.
+
+    A fill is applied by the table's rebuild, in its copy.
+    """
+    needed = {needs_values(c) for c in changes}
+    used = {
+        fold(f.column): f for f in reversed(fills) if fold(f.table) == new.key and fold(f.column) in needed
+    }
+    natives = None if used else _natives(old, new, changes, renamed, caps)
     if natives is not None:
         return natives
     reasons = tuple(str(c) for c in changes)
-    edit = _edit(old, new, reasons, renamed) if caps.writable_schema else None
-    return [edit] if edit is not None else [_rebuild(old, new, reasons, renamed, target, caps)]
+    reasons += tuple(f"fill {new.name}.{f.column} with {f.expr}" for f in used.values())
+    edit = _edit(old, new, reasons, renamed) if caps.writable_schema and not used else None
+    return [edit] if edit is not None else [_rebuild(old, new, reasons, renamed, target, caps, used)]
 
 
 def _rename_steps(renames: Renames, renamed: Schema) -> list[Step]:
@@ -308,7 +395,9 @@ def _rename_steps(renames: Renames, renamed: Schema) -> list[Step]:
     return steps
 
 
-def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities) -> Procedure:
+def make_plan(
+    live: Schema, target: Schema, renames: Renames, caps: Capabilities, fills: Sequence[Fill] = ()
+) -> Procedure:
     """Plan the steps that turn ``live`` into ``target``.
 
     Order: renames, index drops, table drops, table creations, per-table
@@ -320,9 +409,10 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
         target: The models' schema.
         renames: Checked renames.
         caps: What the linked SQLite can do.
+        fills: Values for existing rows; the first given for a column wins.
 
     Returns:
-        The changes, the ordered steps, and the guards to run first.
+        The changes, the ordered steps, the guards to run first, and rename hints.
     """
     renamed = apply_renames(live, renames)
     changes = diff(renamed, target)
@@ -330,7 +420,7 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     for key, mine in sorted(by_table(changes).items()):
         old, new = renamed.table(key), target.table(key)
         assert old is not None and new is not None
-        tables += _plan_table(old, new, mine, renamed, target, caps)
+        tables += _plan_table(old, new, mine, renamed, target, caps, fills)
     rebuilt = {fold(s.table) for s in tables if isinstance(s, RebuildStep)}
     dropped = {c.table.key for c in changes if isinstance(c, DropTable)}
     created = [c.table for c in changes if isinstance(c, CreateTable)]
@@ -350,4 +440,6 @@ def make_plan(live: Schema, target: Schema, renames: Renames, caps: Capabilities
     ]
     check_parent_keys(target, set(by_table(changes)) | {t.key for t in created})
     found = guards.choose(renamed, target, changes, steps)
-    return Procedure((*renames.tables, *renames.columns, *changes), tuple(steps), found)
+    return Procedure(
+        (*renames.tables, *renames.columns, *changes), tuple(steps), found, rename_hints(changes)
+    )

@@ -9,6 +9,7 @@ sides of every comparison pass through this one reader.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from rebuilder.schema import (
     Schema,
     Table,
     Unique,
+    affinity,
 )
 
 Row = tuple[object, ...]
@@ -103,15 +105,43 @@ def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_versi
 # --- pure: rows -> Schema ----------------------------------------------------
 
 
-def _default(text: object) -> str | None:
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+_NUMBER = re.compile(r"\s*([+-]?)([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)\s*")
+
+
+def _default(text: object, declared: str) -> str | None:
+    """A DEFAULT in canonical SQL, spelled as what it stores where that is certain.
+
+    Under numeric affinity a quoted number (``'0'``, ``' 1.5'``) is stored as
+    the number, so it is spelled unquoted: a guard that substitutes the default
+    then compares a number, as the stored rows do. An integer under TEXT
+    affinity is stored as its text, so ``0`` is spelled ``'0'``. Either way the
+    two spellings compare equal, so neither plans a change.
+    """
     if text is None:
         return None
     canon = canonical_expr(str(text))
+    kind = affinity(declared)
+    number = _NUMBER.fullmatch(canon[1:-1]) if canon[:1] == "'" else None
+    if kind in ("INTEGER", "NUMERIC", "REAL") and number:
+        sign, digits = number.groups()
+        return canonical_expr(f"{'-' if sign == '-' else ''}{digits}")
+    if kind == "TEXT" and _INTEGER.fullmatch(canon):
+        return f"'{canon}'"
     return None if canon == "NULL" else canon
+
+
+def _rowid_alias(rows: TableRows) -> str | None:
+    """The folded name of the column aliasing the rowid (``INTEGER PRIMARY KEY``), if any."""
+    keys = [r for r in rows.xinfo if r[5]]
+    if rows.without_rowid or len(keys) != 1 or canonical_type(str(keys[0][2] or "")) != "INTEGER":
+        return None
+    return fold(str(keys[0][1]))
 
 
 def _columns(rows: TableRows, ddl: TableDDL) -> tuple[Column, ...]:
     by_name = {fold(c.name): c for c in ddl.columns}
+    alias = _rowid_alias(rows)
     columns = []
     for _cid, name, decl, notnull, dflt, _pk, hidden in rows.xinfo:
         if hidden == 1:
@@ -126,8 +156,9 @@ def _columns(rows: TableRows, ddl: TableDDL) -> tuple[Column, ...]:
             Column(
                 name=str(name),
                 type=canonical_type(str(decl or "")),
-                notnull=bool(notnull),
-                default=_default(dflt),
+                # An INTEGER PRIMARY KEY never holds NULL, whether or not it says NOT NULL.
+                notnull=bool(notnull) or fold(str(name)) == alias,
+                default=_default(dflt, str(decl or "")),
                 collate=collate,
                 generated=canonical_expr(text.generated) if text.generated else None,
                 stored=text.stored,

@@ -109,10 +109,57 @@ class Violation:
         }
 
 
+@dataclass(frozen=True)
+class RenameHint:
+    """A drop and an add that look like a rename: said, never acted on.
+
+    Attributes:
+        what: ``"column"`` or ``"table"``.
+        table: For a column, its table as the models name it.
+        old: The name dropped (as the database has it).
+        new: The name added (as the models have it).
+    """
+
+    what: str
+    table: str
+    old: str
+    new: str
+
+    def text(self, cli: bool = False) -> str:
+        """The hint, with both ways to declare the rename (flags for the command line, keywords else)."""
+        if self.what == "table":
+            said = f"table {self.old} is dropped and table {self.new} created with the same columns"
+            hint = f"add info={{'renamed_from': {self.old!r}}} to table {self.new}"
+            flag = (
+                f"--rename-table {self.old}={self.new}"
+                if cli
+                else f"table_renames={{{self.old!r}: {self.new!r}}}"
+            )
+        else:
+            said = f"{self.table}.{self.old} is dropped and {self.table}.{self.new} added with the same type"
+            hint = f"add info={{'renamed_from': {self.old!r}}} to the column"
+            where = f"{self.table}.{self.old}"
+            flag = f"--rename {where}={self.new}" if cli else f"renames={{{where!r}: {self.new!r}}}"
+        return f"{said}: if it is a rename, {hint} or pass {flag}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def to_dict(self) -> Json:
+        """The hint as plain JSON types."""
+        return {
+            "what": self.what,
+            "table": self.table,
+            "old": self.old,
+            "new": self.new,
+            "message": str(self),
+        }
+
+
 Line = tuple[str, str]
 """One line of a result's text: its kind and its text.
 
-Kinds: ``step``, ``destructive``, ``loss``, ``refused``, ``note``.
+Kinds: ``step``, ``destructive``, ``loss``, ``refused``, ``hint``, ``note``.
 """
 
 
@@ -127,6 +174,7 @@ class Plan:
         violations: Existing rows that constraints the models add would reject.
         version: The models' version.
         current: The version stored in the database, or None.
+        hints: Drops and adds that look like renames.
     """
 
     steps: tuple[Step, ...]
@@ -135,6 +183,7 @@ class Plan:
     violations: tuple[Violation, ...]
     version: str
     current: str | None
+    hints: tuple[RenameHint, ...] = ()
 
     @property
     def sql(self) -> list[str]:
@@ -148,12 +197,13 @@ class Plan:
         """Whether there is nothing to do: no step, and the version row is current."""
         return not self.steps and self.current == self.version
 
-    def lines(self) -> list[Line]:
-        """The plan as text, one line per step and finding."""
+    def lines(self, cli: bool = False) -> list[Line]:
+        """The plan as text, one line per step and finding (hints worded for the command line or not)."""
         if not self.steps:
             text = "nothing to do" if self.up_to_date else "no schema change; record the version"
             return [("note", text)]
         found: list[Line] = [("destructive" if s.destructive else "step", str(s)) for s in self.steps]
+        found += [("hint", h.text(cli)) for h in self.hints]
         found += [("loss", str(loss)) for loss in self.losses]
         found += [("refused", str(v)) for v in self.violations]
         return found
@@ -172,10 +222,18 @@ class Plan:
             "changes": [change.to_dict() for change in self.changes],
             "losses": [loss.to_dict() for loss in self.losses],
             "violations": [v.to_dict() for v in self.violations],
+            "hints": [h.to_dict() for h in self.hints],
         }
 
 
-_MARKS = {"step": "- ", "destructive": "! ", "loss": "  data loss: ", "refused": "  refused: ", "note": ""}
+_MARKS = {
+    "step": "- ",
+    "destructive": "! ",
+    "hint": "  hint: ",
+    "loss": "  data loss: ",
+    "refused": "  refused: ",
+    "note": "",
+}
 
 
 def _mark(kind: str) -> str:

@@ -16,7 +16,7 @@ from rebuilder.names import quote
 from rebuilder.schema import Column, Dependent, Index, Table
 
 COPY = "copy"
-COALESCE = "coalesce"
+FILL = "fill"
 DEFAULT = "default"
 
 
@@ -26,18 +26,23 @@ class Copy:
 
     Attributes:
         column: The new column's name.
-        kind: ``COPY`` (the old column's values), ``COALESCE`` (its values,
-            NULLs replaced by the new default) or ``DEFAULT`` (a new column:
-            its default for every row, or NULL).
-        source: The old column it reads, for ``COPY`` and ``COALESCE``.
-        default: The SQL of the default it writes, for ``COALESCE`` and
-            ``DEFAULT`` (``NULL`` when there is none).
+        kind: ``COPY`` (the old column's values, a generated column's
+            computed ones included), ``FILL`` (a fill's expression) or
+            ``DEFAULT`` (a new column: its default for every row, or NULL).
+        source: The old column it reads, for ``COPY`` (and the column a fill
+            replaces, if any).
+        default: The SQL of the default it writes, for ``DEFAULT`` (``NULL``
+            when there is none).
+        expr: A fill's expression, over the columns as named once renamed.
+        live_expr: The same expression over the columns' live names.
     """
 
     column: str
     kind: str
     source: Column | None = None
     default: str = "NULL"
+    expr: str = ""
+    live_expr: str = ""
 
     def value(self, live: bool = False) -> str:
         """SQL for what the copy writes, over the old table.
@@ -46,10 +51,11 @@ class Copy:
             live: Name the old columns as they are before any step runs (for
                 guards), rather than when the copy runs (after the renames).
         """
+        if self.kind == FILL:
+            return f"({self.live_expr if live else self.expr})"
         if self.source is None:
             return self.default
-        name = quote(self.source.live if live else self.source.name)
-        return f"COALESCE({name}, {self.default})" if self.kind == COALESCE else name
+        return quote(self.source.live if live else self.source.name)
 
     @property
     def inserted(self) -> bool:
@@ -189,11 +195,15 @@ class RebuildStep(Step):
 
     @property
     def destructive(self) -> bool:
-        """Whether a stored column is not copied, or is copied under another affinity."""
+        """Whether a stored column is dropped or made generated, or copied under another affinity.
+
+        The same rule decides which guards ask for consent, so every step this
+        marks is one a refusal can come from. A fill is consent given.
+        """
         read = {c.source.key: c for c in self.copies if c.source is not None}
         dropped = any(c.key not in read and c.generated is None for c in self.old.columns)
         return dropped or any(
-            c.source.affinity != column.affinity
+            c.kind == COPY and c.source.affinity != column.affinity
             for c in read.values()
             if c.source is not None and (column := self.new.column(c.column)) is not None
         )

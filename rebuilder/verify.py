@@ -18,7 +18,7 @@ from rebuilder.names import fold, quote
 from rebuilder.reflect import reflect
 from rebuilder.results import Violation
 from rebuilder.schema import ForeignKey, Schema
-from rebuilder.steps import COALESCE, RebuildStep, Step
+from rebuilder.steps import FILL, RebuildStep, Step
 
 log = logging.getLogger("rebuilder")
 
@@ -118,11 +118,11 @@ def added_foreign_keys(changes: Iterable[Change]) -> list[tuple[str, ForeignKey]
 
 
 def filled_foreign_keys(steps: Sequence[Step]) -> list[tuple[str, ForeignKey]]:
-    """Existing foreign keys over columns a rebuild fills with a default: the fill may orphan rows."""
+    """Existing foreign keys over columns a rebuild fills: the fill may orphan rows."""
     found = []
     for step in steps:
         if isinstance(step, RebuildStep):
-            filled = {fold(c.column) for c in step.copies if c.kind == COALESCE}
+            filled = {fold(c.column) for c in step.copies if c.kind == FILL}
             found += [(step.table, fk) for fk in step.new.foreign_keys if filled & set(fk.columns)]
     return found
 

@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from sqlalchemy import MetaData
+
+def _use_another_sqlite() -> None:
+    """With ``REBUILDER_TEST_SQLITE=pysqlite3``, run everything on pysqlite3-binary's SQLite.
+
+    ``pysqlite3`` stands in for the standard ``sqlite3`` module before anything
+    imports it (rebuilder, SQLAlchemy's pysqlite dialect, the tests), as
+    ``sqlite3`` and ``sqlite3.dbapi2`` alike.
+    """
+    if os.environ.get("REBUILDER_TEST_SQLITE", "sqlite3") == "sqlite3":
+        return
+    assert os.environ["REBUILDER_TEST_SQLITE"] == "pysqlite3", "REBUILDER_TEST_SQLITE: sqlite3 or pysqlite3"
+    assert "sqlite3" not in sys.modules, "sqlite3 was imported before the pysqlite3 shim could replace it"
+    import pysqlite3
+    import pysqlite3.dbapi2
+
+    sys.modules["sqlite3"] = pysqlite3
+    sys.modules["sqlite3.dbapi2"] = pysqlite3.dbapi2
+
+
+_use_another_sqlite()
+
+import sqlite3  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import MetaData  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

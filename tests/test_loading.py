@@ -18,9 +18,7 @@ from conftest import ROOT, execute, rows, run_cli, side_files, snapshot, write_m
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 import rebuilder
-from rebuilder.api import EveryTableDropped
-from rebuilder.errors import BadModelSpec
-from rebuilder.load import NoTables
+from rebuilder.errors import BadModelSpec, EveryTableDropped, NoTables
 
 FLASK_APP = """
 from flask import Flask

@@ -327,9 +327,8 @@ def build_metadata(desc: Desc) -> sa.MetaData:
 def project(old: Desc, new: Desc, data: Data) -> Data:
     """The rows once ``old`` has become ``new`` (columns and tables matched by uid).
 
-    Kept values stay; a column made NOT NULL with a server default gets the
-    default where it was NULL; an added column gets its default or NULL; a new
-    table is empty.
+    Kept values stay (a column made NOT NULL keeps its NULLs, so the rows then
+    forbid it); an added column gets its default or NULL; a new table is empty.
     """
     out: Data = {}
     for t in new.tables:
@@ -342,13 +341,10 @@ def project(old: Desc, new: Desc, data: Data) -> Data:
             new_row: Row = {0: row[0]}
             for c in t.columns:
                 src = before.col(c.uid)
-                if src is None:
-                    value = c.default.value if c.default is not None else None
-                else:
-                    value = row[c.uid]
-                    if value is None and not c.nullable and src.nullable and c.default is not None:
-                        value = c.default.value
-                new_row[c.uid] = value
+                # NOT NULL with a server default never rewrites NULLs: such a change is
+                # one the rows forbid, refused like any NOT NULL over NULLs.
+                default = c.default.value if c.default is not None else None
+                new_row[c.uid] = default if src is None else row[c.uid]
             result.append(new_row)
         out[t.uid] = result
     return out
@@ -879,11 +875,7 @@ def assert_in_sync(md: sa.MetaData, db: Path) -> None:
 
 
 def assert_kept(old: Desc, new: Desc, before: Typed, after: Typed) -> None:
-    """Every value of a column in both versions is what it was, with the same storage class.
-
-    The one allowed change: a column made NOT NULL with a server default has
-    its NULLs filled with that default.
-    """
+    """Every value of a column in both versions is what it was, with the same storage class."""
     for t in new.tables:
         was = old.table(t.uid)
         if was is None:
@@ -895,8 +887,6 @@ def assert_kept(old: Desc, new: Desc, before: Typed, after: Typed) -> None:
                 continue
             for old_row, new_row in zip(before[t.uid], after[t.uid], strict=True):
                 expected = old_row[c.uid]
-                if expected[0] is None and not c.nullable and src.nullable and c.default is not None:
-                    expected = (c.default.value, storage(c.default.value))
                 assert new_row[c.uid] == expected, (t.name, c.name, old_row[0])
 
 

@@ -473,14 +473,26 @@ def test_unique_with_new_collation_over_duplicates_is_a_constraint_violation(tmp
     assert "UNIQUE (email)" in violation.constraint
 
 
-def test_not_null_with_a_server_default_fills_the_nulls_as_the_hint_says(tmp_path: Path) -> None:
+def test_not_null_with_a_server_default_over_nulls_is_refused_and_a_fill_is_the_way(tmp_path: Path) -> None:
     v1 = models(tmp_path, PERSON.format(extra=""), "v1.py")
     v2 = models(tmp_path, PERSON.format(extra=', nullable=False, server_default="?"'), "v2.py")
     db = database(tmp_path, v1, "INSERT INTO person VALUES (1, 'Ann'), (2, NULL)")
+    before = state(db)
     with pytest.raises(ConstraintViolated) as info:
         rebuilder.sync(models(tmp_path, PERSON.format(extra=", nullable=False"), "v3.py").metadata, db)
-    assert "server_default" in info.value.violations[0].hint
-    rebuilder.sync(v2.metadata, db)
+    assert "fill" in info.value.violations[0].hint
+    # A server default is not consent to rewrite the NULLs: refused the same way, even allowing loss.
+    with pytest.raises(ConstraintViolated) as info:
+        rebuilder.sync(v2.metadata, db, allow_data_loss=True)
+    (violation,) = info.value.violations
+    assert (violation.constraint, violation.count, violation.samples) == (
+        "NOT NULL on column 'name'",
+        1,
+        (2,),
+    )
+    assert "fill" in violation.hint
+    assert state(db) == before
+    rebuilder.sync(v2.metadata, db, fills={"person.name": "coalesce(name, '?')"})
     assert rows(db, "SELECT id, name, typeof(name) FROM person ORDER BY id") == [
         (1, "Ann", "text"),
         (2, "?", "text"),

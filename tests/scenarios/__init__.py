@@ -19,7 +19,7 @@ Rows = tuple[tuple[object, ...], ...]
 
 HEADER = """
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, ForeignKey, ForeignKeyConstraint,
+    BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, Float, ForeignKey, ForeignKeyConstraint,
     Index, Integer, MetaData, Numeric, String, Table, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.orm import declarative_base
@@ -78,6 +78,8 @@ class Version:
         data: SQL run on the database just before this version's sync.
         renames: Column renames, ``"table.old=new"``.
         table_renames: Table renames, ``"old=new"``.
+        fills: Fills, ``"table.column=expr"``.
+        exclude: Glob patterns of tables and indexes to leave alone (sync, plan and check).
         allow_data_loss: Whether the sync needs (and gets) ``allow_data_loss=True``.
         converted: ``"table.column"`` -> the rows ``(rowid, value, typeof)`` it must hold after
             the sync, for a column whose values change on purpose (a type change, a NULL fill);
@@ -91,6 +93,8 @@ class Version:
     data: tuple[str, ...] = ()
     renames: tuple[str, ...] = ()
     table_renames: tuple[str, ...] = ()
+    fills: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
     allow_data_loss: bool = False
     converted: Mapping[str, Rows] = field(default_factory=dict)
     expect: Mapping[str, Rows] = field(default_factory=dict)

@@ -349,12 +349,14 @@ SHOP = Scenario(
         Version(
             SHOP_V3,
             plan=(
-                "rebuild table order_items: alter column order_items.qty: NOT NULL, default (none) -> '1'; "
+                "rebuild table order_items: alter column order_items.qty: NOT NULL, default (none) -> 1; "
                 "add UNIQUE (order_id, product_id) on order_items; "
                 "drop FOREIGN KEY (order_id) REFERENCES orders (id) on order_items; "
-                "add FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE on order_items",
+                "add FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE on order_items; "
+                "fill order_items.qty with coalesce(qty, 1)",
                 "drop column products.legacy_sku",
             ),
+            fills=("order_items.qty=coalesce(qty, 1)",),
             data=(
                 "INSERT INTO clients (id, name, email) VALUES (3, 'Cy', 'cy@x')",
                 "INSERT INTO orders (id, customer_id, placed, status) VALUES (4, 3, '2024-06-01', 'paid')",
@@ -484,9 +486,11 @@ TRACKER = Scenario(
         Version(
             tracker(2),
             plan=(
-                "rebuild table tasks: alter column tasks.done: NOT NULL, default (none) -> '0'; "
-                "alter column tasks.priority: type VARCHAR(10) -> INTEGER",
+                "rebuild table tasks: alter column tasks.done: NOT NULL, default (none) -> 0; "
+                "alter column tasks.priority: type VARCHAR(10) -> INTEGER; "
+                "fill tasks.done with coalesce(done, 0)",
             ),
+            fills=("tasks.done=coalesce(done, 0)",),
             data=(
                 "INSERT INTO projects (id, name) VALUES (1, 'home'), (2, 'work')",
                 "INSERT INTO tasks (id, project_id, title, done, priority) VALUES (1, 1, 'dishes', 1, '3'), "

@@ -278,10 +278,14 @@ SCENARIOS: list[Scenario] = [
         ),
     ),
     change(
-        "column-not-null-with-default-fills-nulls",
+        "column-not-null-with-default-and-a-fill-for-the-nulls",
         items(),
         items(qty="qty = Column(Integer, nullable=False, server_default='0')"),
-        ["rebuild table items: alter column items.qty: NOT NULL, default (none) -> '0'"],
+        [
+            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> 0; "
+            "fill items.qty with coalesce(qty, 0)"
+        ],
+        fills=("items.qty=coalesce(qty, 0)",),
         data=ROWS,
         converted={
             "items.qty": (

@@ -117,13 +117,15 @@ SCENARIOS: list[Scenario] = [
             "rename column items.title -> name",
             "rebuild table items: drop column items.note; add column items.color VARCHAR(10); "
             "alter column items.name: NOT NULL; alter column items.code: type VARCHAR(10) -> INTEGER; "
-            "alter column items.qty: NOT NULL, default (none) -> '0'; "
+            "alter column items.qty: NOT NULL, default (none) -> 0; "
             "alter column items.flag: default 1 -> (none); add UNIQUE (name) on items; "
             "add CHECK (qty >= 0) on items; "
-            "add FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE on items",
+            "add FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE on items; "
+            "fill items.qty with coalesce(qty, 0)",
         ],
         data=MANY_ROWS,
         renames=("items.title=name",),
+        fills=("items.qty=coalesce(qty, 0)",),
         allow_data_loss=True,
         converted={
             "items.code": ((1, 12, "integer"), (2, -4, "integer"), (3, None, "null"), (4, 0, "integer")),
@@ -197,7 +199,11 @@ SCENARIOS: list[Scenario] = [
         TRIGGERED.replace(
             "qty = Column(Integer)", "qty = Column(Integer, nullable=False, server_default='0')", 1
         ),
-        ["rebuild table items: alter column items.qty: NOT NULL, default (none) -> '0'"],
+        [
+            "rebuild table items: alter column items.qty: NOT NULL, default (none) -> 0; "
+            "fill items.qty with coalesce(qty, 0)"
+        ],
+        fills=("items.qty=coalesce(qty, 0)",),
         data=(
             "INSERT INTO items (id, name, qty) VALUES (1, 'apple', 3), (2, 'pear', NULL)",
             "CREATE TRIGGER items_log AFTER UPDATE OF qty ON items "
@@ -224,7 +230,11 @@ SCENARIOS: list[Scenario] = [
         "composite-primary-key-rebuild-keeps-rowid",
         PAIRS.format(weight=""),
         PAIRS.format(weight=", nullable=False, server_default='1'"),
-        ["rebuild table pairs: alter column pairs.weight: NOT NULL, default (none) -> '1'"],
+        [
+            "rebuild table pairs: alter column pairs.weight: NOT NULL, default (none) -> 1; "
+            "fill pairs.weight with coalesce(weight, 1)"
+        ],
+        fills=("pairs.weight=coalesce(weight, 1)",),
         data=(
             "INSERT INTO pairs (rowid, left, right, weight) VALUES (10, 'a', 1, 5), (20, 'a', 2, NULL), "
             "(30, 'b', 1, '8')",

@@ -56,7 +56,11 @@ SCENARIOS: list[Scenario] = [
         "without-rowid-rebuild",
         WITHOUT_ROWID.format(n=""),
         WITHOUT_ROWID.format(n=", nullable=False, server_default='0'"),
-        ["rebuild table words: alter column words.n: NOT NULL, default (none) -> '0'"],
+        [
+            "rebuild table words: alter column words.n: NOT NULL, default (none) -> 0; "
+            "fill words.n with coalesce(n, 0)"
+        ],
+        fills=("words.n=coalesce(n, 0)",),
         data=("INSERT INTO words (code, n) VALUES ('b', NULL), ('a', 3), ('c', '7')",),
         converted={"words.n": (("a", 3, "integer"), ("b", 0, "integer"), ("c", 7, "integer"))},
         expect={"SELECT wr FROM pragma_table_list WHERE name = 'words'": ((1,),)},
@@ -65,7 +69,11 @@ SCENARIOS: list[Scenario] = [
         "strict-rebuild",
         STRICT.format(label=""),
         STRICT.format(label=", nullable=False, server_default='none'"),
-        ["rebuild table readings: alter column readings.label: NOT NULL, default (none) -> 'none'"],
+        [
+            "rebuild table readings: alter column readings.label: NOT NULL, default (none) -> 'none'; "
+            "fill readings.label with coalesce(label, 'none')"
+        ],
+        fills=("readings.label=coalesce(label, 'none')",),
         data=("INSERT INTO readings (id, label, value) VALUES (1, NULL, 4), (2, 'x', -1)",),
         converted={"readings.label": ((1, "none", "text"), (2, "x", "text"))},
         expect={"SELECT strict FROM pragma_table_list WHERE name = 'readings'": ((1,),)},
@@ -75,7 +83,11 @@ SCENARIOS: list[Scenario] = [
         "shadowed-rowid-rebuild-keeps-hidden-rowid",
         SHADOWED.format(n=""),
         SHADOWED.format(n=", nullable=False, server_default='0'"),
-        ["rebuild table tickets: alter column tickets.n: NOT NULL, default (none) -> '0'"],
+        [
+            "rebuild table tickets: alter column tickets.n: NOT NULL, default (none) -> 0; "
+            "fill tickets.n with coalesce(n, 0)"
+        ],
+        fills=("tickets.n=coalesce(n, 0)",),
         data=("INSERT INTO tickets (_rowid_, code, rowid, n) VALUES (100, 'b', 5, NULL), (200, 'a', 6, 3)",),
         converted={"tickets.n": ((100, 0, "integer"), (200, 3, "integer"))},
         expect={"SELECT _rowid_, code, rowid FROM tickets ORDER BY _rowid_": ((100, "b", 5), (200, "a", 6))},
@@ -84,7 +96,11 @@ SCENARIOS: list[Scenario] = [
         "generated-virtual-column-rebuild",
         GENERATED.format(side="", persisted=""),
         GENERATED.format(side=", nullable=False, server_default='1'", persisted=""),
-        ["rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> '1'"],
+        [
+            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; "
+            "fill boxes.side with coalesce(side, 1)"
+        ],
+        fills=("boxes.side=coalesce(side, 1)",),
         data=("INSERT INTO boxes (id, side) VALUES (1, 5), (2, NULL), (3, '4')",),
         converted={
             "boxes.side": ((1, 5, "integer"), (2, 1, "integer"), (3, 4, "integer")),
@@ -95,7 +111,11 @@ SCENARIOS: list[Scenario] = [
         "generated-stored-column-rebuild",
         GENERATED.format(side="", persisted=", persisted=True"),
         GENERATED.format(side=", nullable=False, server_default='1'", persisted=", persisted=True"),
-        ["rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> '1'"],
+        [
+            "rebuild table boxes: alter column boxes.side: NOT NULL, default (none) -> 1; "
+            "fill boxes.side with coalesce(side, 1)"
+        ],
+        fills=("boxes.side=coalesce(side, 1)",),
         data=("INSERT INTO boxes (id, side) VALUES (1, 5), (2, NULL), (3, '4')",),
         converted={
             "boxes.side": ((1, 5, "integer"), (2, 1, "integer"), (3, 4, "integer")),
