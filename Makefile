@@ -3,7 +3,8 @@
 #   make test   installs rebuilder with its test extras into .venv and runs the whole suite:
 #               the main suite, then the scenario, property and SQLite-version suites again on
 #               pysqlite3-binary's newer SQLite; the defensive-mode tests need Python 3.12+, found
-#               by tests/interpreters.py (pyenv or python3.12/python3.13 on PATH) into .venv-py312
+#               by tests/interpreters.py (pyenv or python3.12/python3.13 on PATH) into .venv-py312,
+#               and are skipped, saying how to get one, on a machine that has none
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,13 +26,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-# A Python 3.12+ for the defensive-mode tests; fails saying how to get one when there is none.
+# A Python 3.12+ for the defensive-mode tests. A machine with none still tests: the
+# defensive-mode test is then skipped, and says how to get one.
 $(VENV312)/.installed: pyproject.toml
-	@py312="$$($(PYTHON) tests/interpreters.py)" && echo "$(VENV312): $$py312" && \
-	$$py312 -m venv $(VENV312) && \
-	$(VENV312)/bin/python -m pip install --quiet --upgrade pip && \
-	$(VENV312)/bin/python -m pip install --quiet -e . 'pytest>=8'
-	touch $@
+	@if py312="$$($(PYTHON) tests/interpreters.py)"; then \
+		echo "$(VENV312): $$py312" && \
+		$$py312 -m venv $(VENV312) && \
+		$(VENV312)/bin/python -m pip install --quiet --upgrade pip && \
+		$(VENV312)/bin/python -m pip install --quiet -e . 'pytest>=8' && \
+		touch $@; \
+	else echo "warning: the defensive-mode tests will be skipped" >&2; fi
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

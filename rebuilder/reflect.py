@@ -106,21 +106,26 @@ def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_versi
 
 
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+_NUMBER = re.compile(r"\s*([+-]?)([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)\s*")
 
 
 def _default(text: object, declared: str) -> str | None:
     """A DEFAULT in canonical SQL, spelled as what it stores where that is certain.
 
-    An integer stored under numeric affinity is the same whether written ``0``
-    or ``'0'``, and under TEXT affinity the same as ``'0'``: both spellings
-    compare equal, so neither plans a change.
+    Under numeric affinity a quoted number (``'0'``, ``' 1.5'``) is stored as
+    the number, so it is spelled unquoted: a guard that substitutes the default
+    then compares a number, as the stored rows do. An integer under TEXT
+    affinity is stored as its text, so ``0`` is spelled ``'0'``. Either way the
+    two spellings compare equal, so neither plans a change.
     """
     if text is None:
         return None
     canon = canonical_expr(str(text))
     kind = affinity(declared)
-    if kind in ("INTEGER", "NUMERIC", "REAL") and canon[:1] == "'" and _INTEGER.fullmatch(canon[1:-1]):
-        return canon[1:-1]
+    number = _NUMBER.fullmatch(canon[1:-1]) if canon[:1] == "'" else None
+    if kind in ("INTEGER", "NUMERIC", "REAL") and number:
+        sign, digits = number.groups()
+        return canonical_expr(f"{'-' if sign == '-' else ''}{digits}")
     if kind == "TEXT" and _INTEGER.fullmatch(canon):
         return f"'{canon}'"
     return None if canon == "NULL" else canon

@@ -10,7 +10,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from conftest import execute, rows, snapshot
+from sqlalchemy import CheckConstraint, Column, Float, Integer, MetaData, String, Table, Text
 
 import rebuilder
 from rebuilder.capabilities import Capabilities
@@ -23,7 +24,6 @@ from rebuilder.options import Options
 from rebuilder.planner import make_plan
 from rebuilder.reflect import reflect
 from rebuilder.steps import EditSchemaStep, RebuildStep
-from tests.conftest import execute, rows, snapshot
 
 
 def test_a_renamed_primary_key_does_not_break_the_guards(db: Path) -> None:
@@ -143,3 +143,22 @@ def test_a_table_whose_columns_hide_every_rowid_name_is_refused_before_a_rebuild
     with pytest.raises(UnsupportedSchema, match="rowid, _rowid_ and oid hide the rowid"):
         rebuilder.sync(md, db)
     assert snapshot(db) == before
+
+
+def test_a_quoted_number_default_is_checked_as_the_number_it_stores(db: Path) -> None:
+    # Found by the property suite: server_default="1.5" on a Float column is
+    # rendered DEFAULT '1.5', which SQLite stores as REAL 1.5. The CHECK guard
+    # substituted the text '1.5', and text sorts after every number, so it
+    # refused two rows that obey the CHECK.
+    execute(db, "CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (1), (2)")
+    md = MetaData()
+    Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("x", Float, nullable=False, server_default="1.5"),
+        CheckConstraint("x < 1000000.0"),
+    )
+    rebuilder.sync(md, db)
+    assert rows(db, "SELECT id, x, typeof(x) FROM t ORDER BY id") == [(1, 1.5, "real"), (2, 1.5, "real")]
+    assert rebuilder.check(md, db) == []
