@@ -32,22 +32,28 @@ import subprocess
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, load_models_source, rows, side_files, snapshot, write_models
-from sqlalchemy import MetaData
+from conftest import (
+    Versions,
+    integrity,
+    numbers,
+    one_sentence,
+    rows,
+    run_cli,
+    side_files,
+    snapshot,
+    synced,
+    write_versions,
+)
 
 import rebuilder
 import rebuilder.space
 from rebuilder.errors import DiskFull
 from rebuilder.render import TEMP_PREFIX, temp_name
 
-MODELS_V1 = """\
-from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, String, Table
-
-metadata = MetaData()
+MODELS_V1 = """
 Table(
     "big",
     metadata,
@@ -65,90 +71,33 @@ MODELS_V2 = MODELS_V1.replace(
 )
 assert MODELS_V2 != MODELS_V1
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+
+def write_both(directory: Path) -> Versions:
+    return write_versions(directory, MODELS_V1, MODELS_V2)
 
 
-@dataclass(frozen=True)
-class Models:
-    spec: str
-    v1: MetaData
-    v2: MetaData
-
-
-def write_both(directory: Path) -> Models:
-    p1 = write_models(directory, MODELS_V1, "models_v1.py")
-    p2 = write_models(directory, MODELS_V2, "models_v2.py")
-    os.chmod(p1, 0o644)
-    os.chmod(p2, 0o644)
-    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
-
-
-def build(path: Path, models: Models, mode: str = "delete", n: int = 20_000, filler: int = 0) -> None:
+def build(path: Path, models: Versions, mode: str = "delete", n: int = 20_000, filler: int = 0) -> None:
     """A database synced to v1 by rebuilder, with ``n`` rows in big and ``filler`` 4 kB blobs."""
-    if mode == "wal":
-        conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
-        conn.close()
-    rebuilder.sync(models.v1, path)
+    synced(path, models.v1, mode)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) "
-        "INSERT INTO big (id, code, name) SELECT x, CAST(x * 7 AS TEXT), 'name ' || x FROM s"
+        numbers(n) + "INSERT INTO big (id, code, name) SELECT x, CAST(x * 7 AS TEXT), 'name ' || x FROM s"
     )
     conn.execute("DELETE FROM big WHERE id % 97 = 0")  # gaps, so rowids are not just 1..n
-    conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {filler}) "
-        "INSERT INTO filler (body) SELECT zeroblob(4000) FROM s"
-    )
+    conn.execute(numbers(filler) + "INSERT INTO filler (body) SELECT zeroblob(4000) FROM s")
     conn.execute("COMMIT")
     conn.close()
     assert side_files(path) == []
 
 
 def state(path: Path) -> dict[str, object]:
-    """conftest.snapshot plus the version, with the history's applied_at blanked (runs differ there)."""
-    snap = snapshot(path)
-    tables = snap["tables"]
-    assert isinstance(tables, dict)
-    conn = sqlite3.connect(path)
-    cols = [r[1] for r in conn.execute("PRAGMA table_info(rebuilder_history)")]
-    conn.close()
-    if "applied_at" in cols:
-        at = 1 + 2 * cols.index("applied_at")
-        tables["rebuilder_history"] = [(*r[:at], "-", *r[at + 1 :]) for r in tables["rebuilder_history"]]
-    return snap
-
-
-def integrity(path: Path) -> str:
-    return "; ".join(str(r[0]) for r in rows(path, "PRAGMA integrity_check"))
+    """conftest.snapshot with the history's applied_at blanked (runs differ there)."""
+    return snapshot(path, steady=True)
 
 
 def table_pages(path: Path, table: str) -> int:
     return int(rows(path, "SELECT count(*) FROM dbstat WHERE name = ?", (table,))[0][0])
-
-
-def one_sentence(result: Result) -> str:
-    """Exit 1, one line on stderr, no traceback, no temporary name; return the line."""
-    assert result.code == 1, (result.code, result.out, result.err)
-    assert "Traceback" not in result.err, result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: "), result.err
-    return lines[0]
-
-
-def run_cli(*args: str, cwd: Path | None = None, preexec_fn: Callable[[], None] | None = None) -> Result:
-    proc = subprocess.run(
-        [sys.executable, "-m", "rebuilder", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=ENV,
-        timeout=120,
-        preexec_fn=preexec_fn,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +259,7 @@ def test_an_io_error_during_a_rebuild_rolls_back(tmp_path: Path, mode: str, n: i
 
 
 @pytest.fixture
-def wal_with_filler(tmp_path: Path) -> tuple[Models, Path, dict[str, object]]:
+def wal_with_filler(tmp_path: Path) -> tuple[Versions, Path, dict[str, object]]:
     """A WAL database whose untouched filler outweighs the rebuilt table, and NEW from a copy."""
     models = write_both(tmp_path)
     db = tmp_path / "app.db"
@@ -321,7 +270,7 @@ def wal_with_filler(tmp_path: Path) -> tuple[Models, Path, dict[str, object]]:
 
 
 def test_a_checkpoint_that_fails_after_commit_is_not_a_failed_sync(
-    wal_with_filler: tuple[Models, Path, dict[str, object]],
+    wal_with_filler: tuple[Versions, Path, dict[str, object]],
 ) -> None:
     """The WAL (the rebuilt table) fits under the size limit, the grown database file does not.
 
@@ -340,7 +289,7 @@ def test_a_checkpoint_that_fails_after_commit_is_not_a_failed_sync(
 
 
 def test_a_vacuum_that_fails_after_commit_is_not_a_failed_sync(
-    wal_with_filler: tuple[Models, Path, dict[str, object]],
+    wal_with_filler: tuple[Versions, Path, dict[str, object]],
 ) -> None:
     models, db, new = wal_with_filler
     result = run_cli("sync", models.spec, str(db), "--vacuum", preexec_fn=file_size_limit(db.stat().st_size))
