@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from models import INDEXES, KEPT_COLUMNS
 
@@ -64,26 +66,69 @@ class Expected:
     cities: int
 
 
-def _ro(path: Path) -> sqlite3.Connection:
+class Kept(Protocol):
+    """What every result keeps from its source, whatever the change."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def aggregates(self) -> tuple[object, ...]: ...
+
+    @property
+    def cities(self) -> int: ...
+
+
+def kept_problems(conn: sqlite3.Connection, want: Kept, integrity: bool) -> list[str]:
+    """The row count, per-column aggregates and city rows against the source's; no orphan; a sound file."""
+    problems = []
+    rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
+    if rows != want.rows:
+        problems.append(f"{rows} rows, expected {want.rows}")
+    aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
+    for expr, got, wanted in zip(AGGREGATES, aggregates, want.aggregates, strict=True):
+        if got != wanted:
+            problems.append(f"aggregate {expr} is {got!r}, expected {wanted!r}")
+    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if orphans:
+        problems.append(f"foreign_key_check returned {len(orphans)} row(s), e.g. {orphans[:3]}")
+    check = "integrity_check" if integrity else "quick_check"
+    result = [r[0] for r in conn.execute(f"PRAGMA {check}")]
+    if result != ["ok"]:
+        problems.append(f"{check}: {result[:3]}")
+    cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
+    if cities != want.cities:
+        problems.append(f"city has {cities} rows, expected {want.cities}")
+    return problems
+
+
+def read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def by_id(conn: sqlite3.Connection, select: str, ids: list[int]) -> Iterator[tuple[object, ...]]:
+    """``SELECT {select} FROM friend`` for the rows with these ids, 500 ids a query."""
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        marks = ", ".join("?" for _ in part)
+        yield from conn.execute(f"SELECT {select} FROM friend WHERE id IN ({marks})", part)
+
+
+def sample_ids(conn: sqlite3.Connection, seed: int) -> list[int]:
+    """The first and last id and ``SAMPLE`` seeded ones between."""
+    top = conn.execute("SELECT max(id) FROM friend").fetchone()[0] or 0
+    rng = random.Random(seed)
+    return sorted({1, top, *(rng.randint(1, max(top, 1)) for _ in range(SAMPLE))})
 
 
 def expectations(source: Path, seed: int) -> Expected:
     """Read the aggregates and a seeded sample of rows from the source."""
-    conn = _ro(source)
+    conn = read_only(source)
     try:
         rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
         aggregates = conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone()
-        top = conn.execute("SELECT max(id) FROM friend").fetchone()[0] or 0
-        rng = random.Random(seed * 7919 + rows)
-        ids = sorted({1, top, *(rng.randint(1, max(top, 1)) for _ in range(SAMPLE))})
-        cols = ", ".join(KEPT_COLUMNS)
-        sample = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk : chunk + 500]
-            marks = ", ".join("?" for _ in part)
-            for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
-                sample[row[0]] = tuple(row)
+        ids = sample_ids(conn, seed * 7919 + rows)
+        sample = {int(str(row[0])): tuple(row) for row in by_id(conn, ", ".join(KEPT_COLUMNS), ids)}
         cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
     finally:
         conn.close()
@@ -112,7 +157,7 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
             matches its table) rather than the cheaper ``quick_check``.
     """
     problems: list[str] = []
-    conn = _ro(path)
+    conn = read_only(path)
     try:
         info = conn.execute("PRAGMA table_info(friend)").fetchall()
         columns = tuple(str(r[1]) for r in info)
@@ -126,13 +171,7 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
             problems.append(f"score is declared {score_type!r}, expected it unchanged")
         if problems:
             return problems
-        rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
-        if rows != expected.rows:
-            problems.append(f"{rows} rows, expected {expected.rows}")
-        aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
-        for expr, got, want in zip(AGGREGATES, aggregates, expected.aggregates, strict=True):
-            if got != want:
-                problems.append(f"aggregate {expr} is {got!r}, expected {want!r}")
+        problems += kept_problems(conn, expected, integrity)
         kind = "integer" if full else "text"
         wrong = conn.execute(
             f"SELECT count(*) FROM friend WHERE score IS NOT NULL AND typeof(score) <> '{kind}'"
@@ -141,13 +180,6 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
             problems.append(f"{wrong} non-NULL scores are not stored as {kind}")
         problems += _sample(conn, expected, full)
         problems += _schema(conn, full)
-        check = "integrity_check" if integrity else "quick_check"
-        result = [r[0] for r in conn.execute(f"PRAGMA {check}")]
-        if result != ["ok"]:
-            problems.append(f"{check}: {result[:3]}")
-        cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
-        if cities != expected.cities:
-            problems.append(f"city has {cities} rows, expected {expected.cities}")
     finally:
         conn.close()
     return problems
@@ -155,13 +187,7 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
 
 def _sample(conn: sqlite3.Connection, expected: Expected, full: bool) -> list[str]:
     ids = sorted(expected.sample)
-    cols = ", ".join(KEPT_COLUMNS)
-    got: dict[int, tuple[object, ...]] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        marks = ", ".join("?" for _ in part)
-        for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
-            got[row[0]] = tuple(row)
+    got = {int(str(row[0])): tuple(row) for row in by_id(conn, ", ".join(KEPT_COLUMNS), ids)}
     problems = []
     for i in ids:
         want = list(expected.sample[i])
@@ -186,7 +212,4 @@ def _schema(conn: sqlite3.Connection, full: bool) -> list[str]:
         problems.append(f"foreign keys are {fks}, expected city_id -> city(id)")
     if not full and fks:
         problems.append(f"foreign keys are {fks}, expected none")
-    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if orphans:
-        problems.append(f"foreign_key_check returned {len(orphans)} row(s), e.g. {orphans[:3]}")
     return problems
