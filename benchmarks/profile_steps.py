@@ -81,19 +81,18 @@ class TimedConnection(sqlite3.Connection):
 
     log: list[tuple[str, float]]
 
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def _timed(self, run: Callable[..., sqlite3.Cursor], sql: str, *args: Any) -> sqlite3.Cursor:
         started = time.perf_counter()
         try:
-            return super().execute(sql, *args)
+            return run(sql, *args)
         finally:
             TimedConnection.log.append((sql, time.perf_counter() - started))
 
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self._timed(super().execute, sql, *args)
+
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        started = time.perf_counter()
-        try:
-            return super().executemany(sql, *args)
-        finally:
-            TimedConnection.log.append((sql, time.perf_counter() - started))
+        return self._timed(super().executemany, sql, *args)
 
 
 TimedConnection.log = []

@@ -32,6 +32,9 @@ from sqlalchemy import (
 metadata = MetaData()
 """
 """The head of every models file the tests write: the SQLAlchemy names they use, and ``metadata``."""
+CODE_TEXT = 'Column("code", String(20), nullable=False)'
+CODE_INTEGER = 'Column("code", Integer, nullable=False)'
+"""``code`` as numeric strings, and as Integer: an affinity change only a rebuild can make."""
 
 
 BLANK = "'-'"
@@ -226,6 +229,26 @@ def models_file(directory: Path, body: str, name: str = "models.py") -> Models:
     source = MODELS_PRELUDE + textwrap.dedent(body)
     path = write_models(directory, source, name)
     return Models(f"{path}:metadata", load_models_source(source, path))
+
+
+def named_table(table: str, *columns: str) -> str:
+    """Models source of ``table``: ``id`` primary key, ``name`` String(50), then ``columns`` (source)."""
+    head = f'Table("{table}", metadata, Column("id", Integer, primary_key=True), Column("name", String(50))'
+    return head + "".join(f", {c}" for c in columns) + ")\n"
+
+
+def coded_table(table: str, *extra: str) -> str:
+    """Models source of ``table`` with a NOT NULL ``code`` (``CODE_TEXT``) under an index, and ``extra``."""
+    items = [
+        f'"{table}"',
+        "metadata",
+        'Column("id", Integer, primary_key=True)',
+        CODE_TEXT,
+        'Column("name", String(40))',
+        f'Index("ix_{table}_code", "code")',
+        *extra,
+    ]
+    return "Table(\n" + "".join(f"    {item},\n" for item in items) + ")\n"
 
 
 @dataclass(frozen=True)

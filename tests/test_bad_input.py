@@ -23,6 +23,7 @@ from conftest import (
     MODELS_PRELUDE,
     execute,
     frozen,
+    named_table,
     one_sentence,
     rows,
     run_cli,
@@ -35,14 +36,9 @@ import rebuilder
 from rebuilder.cli import app
 from rebuilder.errors import BadModelSpec, BadRename, DatabaseLocked, NotADatabase, RenameNotFound
 
-PET = (
-    MODELS_PRELUDE
-    + """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-)
-PET_NICKNAME = PET.replace(")))", ')), Column("nickname", String(50)))')
-PET_NICK_AGE = PET.replace(")))", ')), Column("nick", String(50)), Column("age", Integer))')
+PET = MODELS_PRELUDE + named_table("pet")
+PET_NICKNAME = MODELS_PRELUDE + named_table("pet", 'Column("nickname", String(50))')
+PET_NICK_AGE = MODELS_PRELUDE + named_table("pet", 'Column("nick", String(50))', 'Column("age", Integer)')
 
 
 def pet_metadata(*extra: Column) -> MetaData:

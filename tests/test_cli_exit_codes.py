@@ -13,27 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Result, execute, frozen, models_file, one_sentence, rows, side_files
+from conftest import Result, execute, frozen, models_file, named_table, one_sentence, rows, side_files
 from typer.testing import CliRunner
 
 from rebuilder.cli import app
 from rebuilder.version import fingerprint
 
-PET = """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-PET_NICK = """
-Table(
-    "pet", metadata,
-    Column("id", Integer, primary_key=True), Column("name", String(50)), Column("nick", String(50)),
-)
-"""
-PET_NICKNAME = """
-Table(
-    "pet", metadata,
-    Column("id", Integer, primary_key=True), Column("name", String(50)), Column("nickname", String(50)),
-)
-"""
+PET = named_table("pet")
+PET_NICK = named_table("pet", 'Column("nick", String(50))')
+PET_NICKNAME = named_table("pet", 'Column("nickname", String(50))')
 PET_NAME_REQUIRED = """
 Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50), nullable=False))
 """

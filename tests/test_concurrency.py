@@ -32,8 +32,11 @@ from pathlib import Path
 import pytest
 from conftest import (
     CLI_ENV,
+    CODE_INTEGER,
+    CODE_TEXT,
     Result,
     Versions,
+    coded_table,
     integrity,
     numbers,
     one_sentence,
@@ -48,15 +51,9 @@ from conftest import (
 import rebuilder
 from rebuilder.version import fingerprint
 
-MODELS_V1 = """
-Table(
-    "item",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_item_code", "code"),
-)
+MODELS_V1 = (
+    coded_table("item")
+    + """
 Table(
     "tag",
     metadata,
@@ -66,13 +63,12 @@ Table(
     sqlite_autoincrement=True,
 )
 """
+)
 
 # A rebuild (String -> Integer over numeric strings), an added column and a new table.
-MODELS_V2 = MODELS_V1.replace(
-    'Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)'
-).replace('Column("label", String(20)),', 'Column("label", String(20)),\n    Column("weight", Integer),') + (
-    'Table("note", metadata, Column("id", Integer, primary_key=True), Column("body", String(200)))\n'
-)
+MODELS_V2 = MODELS_V1.replace(CODE_TEXT, CODE_INTEGER).replace(
+    'Column("label", String(20)),', 'Column("label", String(20)),\n    Column("weight", Integer),'
+) + ('Table("note", metadata, Column("id", Integer, primary_key=True), Column("body", String(200)))\n')
 assert MODELS_V2.count("Column(") == MODELS_V1.count("Column(") + 3
 
 PROCESSES = int(os.environ.get("REBUILDER_CONCURRENT_PROCESSES", "6"))

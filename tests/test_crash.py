@@ -43,7 +43,10 @@ from pathlib import Path
 import pytest
 from conftest import (
     CLI_ENV,
+    CODE_INTEGER,
+    CODE_TEXT,
     Versions,
+    coded_table,
     integrity,
     numbers,
     side_files,
@@ -56,16 +59,9 @@ from conftest import (
 import rebuilder
 from rebuilder.render import TEMP_PREFIX
 
-MODELS_V1 = """
-Table(
-    "readings",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_readings_code", "code"),
-    Index("ix_readings_name", "name"),
-)
+MODELS_V1 = (
+    coded_table("readings", 'Index("ix_readings_name", "name")')
+    + """
 Table(
     "counter",
     metadata,
@@ -75,10 +71,11 @@ Table(
 )
 Table("loose", metadata, Column("code", String(20)), Column("note", String(40)))
 """
+)
 
 # The same models with every String code turned into Integer: three rebuilds in one sync.
 MODELS_V2 = (
-    MODELS_V1.replace('Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)')
+    MODELS_V1.replace(CODE_TEXT, CODE_INTEGER)
     .replace('Column("n", String(20))', 'Column("n", Integer)')
     .replace('Column("code", String(20)), Column("note"', 'Column("code", Integer), Column("note"')
 )

@@ -36,7 +36,10 @@ from pathlib import Path
 
 import pytest
 from conftest import (
+    CODE_INTEGER,
+    CODE_TEXT,
     Versions,
+    coded_table,
     integrity,
     numbers,
     one_sentence,
@@ -53,22 +56,15 @@ import rebuilder.space
 from rebuilder.errors import DiskFull
 from rebuilder.render import TEMP_PREFIX, temp_name
 
-MODELS_V1 = """
-Table(
-    "big",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_big_code", "code"),
-)
+MODELS_V1 = (
+    coded_table("big")
+    + """
 Table("filler", metadata, Column("id", Integer, primary_key=True), Column("body", LargeBinary))
 """
+)
 
 # An affinity change (TEXT -> INTEGER over numeric strings): a rebuild, not an in-place edit.
-MODELS_V2 = MODELS_V1.replace(
-    'Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)'
-)
+MODELS_V2 = MODELS_V1.replace(CODE_TEXT, CODE_INTEGER)
 assert MODELS_V2 != MODELS_V1
 
 
@@ -307,21 +303,38 @@ def test_the_reserved_temporary_name_is_the_documented_prefix() -> None:
     assert temp_name("big") == "_rebuilder_new_big" == TEMP_PREFIX + "big"
 
 
-@pytest.mark.parametrize(
-    ("ddl", "flags", "named"),
-    [
-        (f"CREATE TABLE {TEMP_PREFIX}big (x)", [], f"{TEMP_PREFIX}big"),
-        (
-            f"CREATE TABLE {TEMP_PREFIX.upper()}BIG (x); INSERT INTO {TEMP_PREFIX.upper()}BIG VALUES (1)",
-            ["--exclude", f"{TEMP_PREFIX.upper()}BIG"],
-            f"{TEMP_PREFIX.upper()}BIG",
-        ),
-    ],
-    ids=["empty-table", "other-case-with-rows"],
-)
-def test_a_table_holding_the_temporary_name_is_refused(
-    tmp_path: Path, goldens: dict[str, Path], ddl: str, flags: list[str], named: str
+REFUSED_FOR_ITS_NAME = ("already exists", "nothing was changed")
+TEMPORARY_NAME_CASES = {
+    # (SQL run first, sync flags, what the refusal must say)
+    "empty-table": (
+        f"CREATE TABLE {TEMP_PREFIX}big (x)",
+        [],
+        (repr(f"{TEMP_PREFIX}big"), *REFUSED_FOR_ITS_NAME),
+    ),
+    "other-case-with-rows": (
+        f"CREATE TABLE {TEMP_PREFIX.upper()}BIG (x); INSERT INTO {TEMP_PREFIX.upper()}BIG VALUES (1)",
+        ["--exclude", f"{TEMP_PREFIX.upper()}BIG"],
+        (repr(f"{TEMP_PREFIX.upper()}BIG"), *REFUSED_FOR_ITS_NAME),
+    ),
+    # A view or an index holding the name is refused by its name.
+    "view": (
+        f"CREATE VIEW {TEMP_PREFIX}big AS SELECT 1 AS x",
+        ["--exclude", f"{TEMP_PREFIX}big"],
+        (f"{TEMP_PREFIX}big",),
+    ),
+    "index": (
+        f"CREATE INDEX {TEMP_PREFIX}big ON filler (body)",
+        ["--exclude", f"{TEMP_PREFIX}big"],
+        (f"{TEMP_PREFIX}big",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TEMPORARY_NAME_CASES.values()), ids=list(TEMPORARY_NAME_CASES))
+def test_an_object_holding_the_temporary_name_is_refused(
+    tmp_path: Path, goldens: dict[str, Path], case: tuple[str, list[str], tuple[str, ...]]
 ) -> None:
+    ddl, flags, needles = case
     models = write_both(tmp_path)
     db = copy_of(goldens["delete"], tmp_path / "app.db")
     conn = sqlite3.connect(db)
@@ -329,33 +342,10 @@ def test_a_table_holding_the_temporary_name_is_refused(
     conn.close()
     before = state(db), db.read_bytes()
     line = one_sentence(run_cli("sync", models.spec, str(db), *flags))
-    assert repr(named) in line and "already exists" in line and "nothing was changed" in line
+    for needle in needles:
+        assert needle in line, line
     assert (state(db), db.read_bytes()) == before
     assert side_files(db) == []
-
-
-@pytest.mark.parametrize(
-    "ddl",
-    [
-        f"CREATE VIEW {TEMP_PREFIX}big AS SELECT 1 AS x",
-        f"CREATE INDEX {TEMP_PREFIX}big ON filler (body)",
-    ],
-    ids=["view", "index"],
-)
-def test_a_view_or_index_holding_the_temporary_name_is_refused_by_its_name(
-    tmp_path: Path, goldens: dict[str, Path], ddl: str
-) -> None:
-    models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
-    conn = sqlite3.connect(db)
-    conn.execute(ddl)
-    conn.commit()
-    conn.close()
-    before = state(db), db.read_bytes()
-    line = one_sentence(run_cli("sync", models.spec, str(db), "--exclude", f"{TEMP_PREFIX}big"))
-    assert (state(db), db.read_bytes()) == before
-    assert side_files(db) == []
-    assert f"{TEMP_PREFIX}big" in line, line
 
 
 VERSION_TABLE_CASES = {

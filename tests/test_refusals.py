@@ -21,6 +21,7 @@ from conftest import (
     execute,
     frozen,
     models_file,
+    named_table,
     one_sentence,
     rows,
     run_cli,
@@ -62,15 +63,8 @@ def tables(db: Path) -> list[str]:
 
 # --- dropping tables ----------------------------------------------------------
 
-OWNER = """
-Table("owner", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-OWNER_PET = (
-    OWNER
-    + """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-)
+OWNER = named_table("owner")
+OWNER_PET = OWNER + named_table("pet")
 
 
 def test_drop_table_with_rows_is_refused_then_allowed(tmp_path: Path) -> None:
@@ -125,15 +119,8 @@ def test_drop_empty_table_needs_no_flag(tmp_path: Path) -> None:
 
 # --- dropping columns ---------------------------------------------------------
 
-PET = """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-PET_NICK = """
-Table(
-    "pet", metadata,
-    Column("id", Integer, primary_key=True), Column("name", String(50)), Column("nick", String(50)),
-)
-"""
+PET = named_table("pet")
+PET_NICK = named_table("pet", 'Column("nick", String(50))')
 
 
 def test_drop_column_with_values_is_refused_then_allowed(tmp_path: Path) -> None:
