@@ -117,6 +117,21 @@ def execute(path: Path | str, *statements: str) -> None:
         conn.close()
 
 
+def version_row(path: Path | str) -> list[tuple[object, ...]]:
+    """The version table's rows: one ``(version_num,)`` once a sync recorded one."""
+    return rows(path, "SELECT version_num FROM rebuilder_version")
+
+
+def history(path: Path | str) -> list[tuple[object, ...]]:
+    """The history's ``(version_num, steps)`` rows, oldest first."""
+    return rows(path, "SELECT version_num, steps FROM rebuilder_history ORDER BY id")
+
+
+def columns(path: Path | str, table: str) -> list[str]:
+    """The names of a table's columns, in order."""
+    return [str(r[1]) for r in rows(path, f"PRAGMA table_info({quote(table)})")]
+
+
 def frozen(path: Path) -> tuple[object, bytes, list[str]]:
     """Everything a refusal must leave alone: content with storage classes, bytes, side files."""
     return snapshot(path), path.read_bytes(), side_files(path)

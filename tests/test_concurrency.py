@@ -37,6 +37,7 @@ from conftest import (
     Result,
     Versions,
     coded_table,
+    history,
     integrity,
     numbers,
     one_sentence,
@@ -45,6 +46,7 @@ from conftest import (
     sized,
     snapshot,
     synced,
+    version_row,
     write_versions,
 )
 
@@ -146,10 +148,6 @@ def normalized(path: Path) -> dict[str, object]:
     return snapshot(path, steady=True)
 
 
-def history(path: Path) -> list[tuple[object, ...]]:
-    return rows(path, "SELECT version_num, steps FROM rebuilder_history ORDER BY id")
-
-
 class Pool:
     """``count`` worker processes released together, round after round, by go-files."""
 
@@ -246,7 +244,7 @@ def test_concurrent_syncs_apply_the_change_once(
         assert f"applied {history(db)[-1][1]} step(s)" in applied[0].out, where
         assert all(f"version {version_of(models)}" in r.out for r in results), where
 
-        assert rows(db, "SELECT version_num FROM rebuilder_version") == [(version_of(models),)], where
+        assert version_row(db) == [(version_of(models),)], where
         assert history(db)[: len(before)] == before, where
         assert len(history(db)) == len(before) + 1, where
         assert history(db)[-1][0] == version_of(models), where
@@ -320,7 +318,7 @@ def test_a_held_write_lock_in_wal_mode_times_out_then_the_sync_succeeds(
     [applied] = pool.run(["sync", models.spec, str(db), "--timeout", "0.5"])
     pool.close()
     assert applied.code == 0, applied
-    assert rows(db, "SELECT version_num FROM rebuilder_version") == [(version_of(models),)]
+    assert version_row(db) == [(version_of(models),)]
     assert rows(db, "SELECT label, weight FROM tag WHERE label = 'held'") == [("held", None)]
     assert rows(db, "SELECT typeof(code) FROM item GROUP BY 1") == [("integer",)]
     assert rebuilder.check(models.v2, db) == []
@@ -351,7 +349,7 @@ def test_a_sync_waiting_for_a_lock_succeeds_once_it_is_released(
     assert (result.code, result.err) == (0, ""), result
     assert "applied" in result.out
     assert 1.5 <= waited < 30
-    assert rows(db, "SELECT version_num FROM rebuilder_version") == [(version_of(models),)]
+    assert version_row(db) == [(version_of(models),)]
     assert len(history(db)) == 2
     held = rows(db, "SELECT label FROM tag WHERE label = 'held'")
     assert held == ([("held",)] if kind == "write" else [])

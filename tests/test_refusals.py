@@ -18,6 +18,7 @@ import pytest
 from conftest import (
     Models,
     Result,
+    columns,
     execute,
     frozen,
     models_file,
@@ -44,10 +45,6 @@ def database(directory: Path, v1: Models, *inserts: str, name: str = "app.db") -
 def sync_cli(m: Models, db: Path, *flags: str) -> Result:
     # stdin is a pipe, never a TTY, so no prompt can be shown.
     return run_cli("sync", m.spec, str(db), *flags, stdin="")
-
-
-def columns(db: Path, table: str) -> list[str]:
-    return [r[1] for r in rows(db, f'PRAGMA table_info("{table}")')]
 
 
 def tables(db: Path) -> list[str]:
