@@ -303,6 +303,23 @@ def test_the_reserved_temporary_name_is_the_documented_prefix() -> None:
     assert temp_name("big") == "_rebuilder_new_big" == TEMP_PREFIX + "big"
 
 
+def refused_after(tmp_path: Path, golden: Path, script: str, *flags: str) -> str:
+    """Run ``script`` on a copy of ``golden``, then a sync that must be refused leaving it as it was.
+
+    Returns the refusal's one line.
+    """
+    models = write_both(tmp_path)
+    db = copy_of(golden, tmp_path / "app.db")
+    conn = sqlite3.connect(db)
+    conn.executescript(script)
+    conn.close()
+    before = state(db), db.read_bytes()
+    line = one_sentence(run_cli("sync", models.spec, str(db), *flags))
+    assert (state(db), db.read_bytes()) == before
+    assert side_files(db) == []
+    return line
+
+
 REFUSED_FOR_ITS_NAME = ("already exists", "nothing was changed")
 TEMPORARY_NAME_CASES = {
     # (SQL run first, sync flags, what the refusal must say)
@@ -335,17 +352,9 @@ def test_an_object_holding_the_temporary_name_is_refused(
     tmp_path: Path, goldens: dict[str, Path], case: tuple[str, list[str], tuple[str, ...]]
 ) -> None:
     ddl, flags, needles = case
-    models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
-    conn = sqlite3.connect(db)
-    conn.executescript(ddl)
-    conn.close()
-    before = state(db), db.read_bytes()
-    line = one_sentence(run_cli("sync", models.spec, str(db), *flags))
+    line = refused_after(tmp_path, goldens["delete"], ddl, *flags)
     for needle in needles:
         assert needle in line, line
-    assert (state(db), db.read_bytes()) == before
-    assert side_files(db) == []
 
 
 VERSION_TABLE_CASES = {
@@ -379,19 +388,11 @@ def test_a_version_or_history_table_of_the_wrong_shape_is_refused(
     tmp_path: Path, goldens: dict[str, Path], case: tuple[str, tuple[str, ...]]
 ) -> None:
     script, needles = case
-    models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
-    conn = sqlite3.connect(db)
-    conn.executescript(script)
-    conn.close()
-    before = state(db), db.read_bytes()
-    line = one_sentence(run_cli("sync", models.spec, str(db)))
+    line = refused_after(tmp_path, goldens["delete"], script)
     for needle in needles:
         assert needle in line, line
     assert "nothing was changed" in line
     assert TEMP_PREFIX not in line
-    assert (state(db), db.read_bytes()) == before
-    assert side_files(db) == []
 
 
 # --- files and directories that cannot be written ----------------------------------------------
