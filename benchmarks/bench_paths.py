@@ -45,6 +45,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,16 @@ from models import (  # noqa: E402
     RENAMED_TO,
     V1_COLUMNS,
 )
-from verify import AGGREGATES, by_id, kept_problems, read_only, sample_ids  # noqa: E402
+from verify import (  # noqa: E402
+    AGGREGATES,
+    Row,
+    changed,
+    kept_problems,
+    read_only,
+    read_sample,
+    sample_ids,
+    sample_problems,
+)
 
 BASELINE = "raw"
 SCAN = "scan"
@@ -233,7 +243,7 @@ class Source:
     rows: int
     bytes: int
     aggregates: tuple[object, ...]
-    sample: dict[int, dict[str, tuple[object, str]]]
+    sample: dict[int, Row]
     xinfo: list[XInfo]
     indexes: set[tuple[str, str]]
     cities: int
@@ -251,23 +261,13 @@ def _friend_indexes(conn: sqlite3.Connection) -> set[tuple[str, str]]:
     return {(str(n), str(s)) for n, s in found}
 
 
-def _select_sample(
-    conn: sqlite3.Connection, ids: list[int], columns: list[str]
-) -> dict[int, dict[str, tuple[object, str]]]:
-    picks = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
-    return {
-        int(str(row[0])): {c: (row[1 + 2 * i], str(row[2 + 2 * i])) for i, c in enumerate(columns)}
-        for row in by_id(conn, f'"id", {picks}', ids)
-    }
-
-
 def read_source(path: Path, seed: int) -> Source:
     """Read the row count, aggregates, a seeded sample, the schema and history of the source."""
     conn = read_only(path)
     try:
         rows = int(conn.execute("SELECT count(*) FROM friend").fetchone()[0])
         aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
-        sample = _select_sample(conn, sample_ids(conn, seed * 7919 + rows + 1), list(V1_COLUMNS))
+        sample = read_sample(conn, sample_ids(conn, seed * 7919 + rows + 1), list(V1_COLUMNS))
         xinfo = [tuple(r) for r in conn.execute("PRAGMA table_xinfo(friend)")]
         return Source(
             path=path,
@@ -282,32 +282,6 @@ def read_source(path: Path, seed: int) -> Source:
         )
     finally:
         conn.close()
-
-
-def _expected_row(spec: Method, row: dict[str, tuple[object, str]]) -> dict[str, tuple[object, str]]:
-    out: dict[str, tuple[object, str]] = {}
-    for column, (value, kind) in row.items():
-        target = spec.column_map.get(column, column)
-        if target is None:
-            continue
-        if column == "score" and spec.score_integer and value is not None:
-            value, kind = int(str(value)), "integer"
-        out[target] = (value, kind)
-    return out | spec.added
-
-
-def _sample_problems(conn: sqlite3.Connection, spec: Method, source: Source) -> list[str]:
-    ids = sorted(source.sample)
-    want = {i: _expected_row(spec, source.sample[i]) for i in ids}
-    columns = [c for c in next(iter(want.values()))] if want else []
-    got = _select_sample(conn, ids, columns)
-    problems = []
-    for i in ids:
-        if got.get(i) != want[i]:
-            problems.append(f"row id={i} is {got.get(i)!r}, expected {want[i]!r}")
-            if len(problems) >= 3:
-                break
-    return problems
 
 
 def _schema_problems(conn: sqlite3.Connection, spec: Method, source: Source) -> list[str]:
@@ -355,7 +329,10 @@ def verify(path: Path, spec: Method, source: Source, integrity: bool = True) -> 
             ).fetchone()[0]
             if bad:
                 problems.append(f"{bad} row(s) do not hold {value!r} ({kind}) in the added {column}")
-        problems += _sample_problems(conn, spec, source)
+        expect = partial(
+            changed, column_map=spec.column_map, score_integer=spec.score_integer, added=spec.added
+        )
+        problems += sample_problems(conn, source.sample, expect)
         problems += _history_problems(conn, spec, source)
     finally:
         conn.close()

@@ -13,20 +13,26 @@ file and returns the problems found (an empty list means it verified):
 - the FK ``city_id -> city(id)`` (full change) or none (drop only), and an
   empty ``PRAGMA foreign_key_check``;
 - ``PRAGMA integrity_check`` (``quick_check`` on request) and ``city`` intact.
+
+``bench_paths.py`` checks its results with the same pieces: ``kept_problems``
+(rows, aggregates, ``foreign_key_check``, integrity, ``city``), the seeded
+sample (``sample_ids``, ``read_sample``, ``changed``, ``sample_problems``).
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from models import INDEXES, KEPT_COLUMNS
+from models import INDEXES, KEPT_COLUMNS, V1_COLUMNS
 
 SAMPLE = 500
+Row = dict[str, tuple[object, str]]
+"""One sampled row: each column's value and storage class (``typeof``)."""
 
 
 def _text(col: str) -> list[str]:
@@ -62,7 +68,7 @@ class Expected:
 
     rows: int
     aggregates: tuple[object, ...]
-    sample: dict[int, tuple[object, ...]]
+    sample: dict[int, Row]
     cities: int
 
 
@@ -106,12 +112,51 @@ def read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
-def by_id(conn: sqlite3.Connection, select: str, ids: list[int]) -> Iterator[tuple[object, ...]]:
-    """``SELECT {select} FROM friend`` for the rows with these ids, 500 ids a query."""
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
+def read_sample(conn: sqlite3.Connection, ids: list[int], columns: list[str]) -> dict[int, Row]:
+    """The rows with these ids: each column's value and storage class."""
+    picks = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+    found: dict[int, Row] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
         marks = ", ".join("?" for _ in part)
-        yield from conn.execute(f"SELECT {select} FROM friend WHERE id IN ({marks})", part)
+        for row in conn.execute(f'SELECT "id", {picks} FROM friend WHERE "id" IN ({marks})', part):
+            found[int(row[0])] = {c: (row[1 + 2 * i], str(row[2 + 2 * i])) for i, c in enumerate(columns)}
+    return found
+
+
+def changed(
+    row: Row,
+    column_map: Mapping[str, str | None],
+    score_integer: bool,
+    added: Mapping[str, tuple[object, str]] | None = None,
+) -> Row:
+    """A source row as a change leaves it: columns renamed or gone, scores as integers, new columns."""
+    out: Row = {}
+    for column, (value, kind) in row.items():
+        target = column_map.get(column, column)
+        if target is None:
+            continue
+        if column == "score" and score_integer and value is not None:
+            value, kind = int(str(value)), "integer"
+        out[target] = (value, kind)
+    return out | dict(added or {})
+
+
+def sample_problems(
+    conn: sqlite3.Connection, sample: dict[int, Row], expect: Callable[[Row], Row]
+) -> list[str]:
+    """The sampled rows of the result that are not ``expect`` of the source's, value and type (up to 3)."""
+    ids = sorted(sample)
+    want = {i: expect(sample[i]) for i in ids}
+    columns = list(next(iter(want.values()))) if want else []
+    got = read_sample(conn, ids, columns)
+    problems = []
+    for i in ids:
+        if got.get(i) != want[i]:
+            problems.append(f"row id={i} is {got.get(i)!r}, expected {want[i]!r}")
+            if len(problems) >= 3:
+                break
+    return problems
 
 
 def sample_ids(conn: sqlite3.Connection, seed: int) -> list[int]:
@@ -128,7 +173,7 @@ def expectations(source: Path, seed: int) -> Expected:
         rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
         aggregates = conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone()
         ids = sample_ids(conn, seed * 7919 + rows)
-        sample = {int(str(row[0])): tuple(row) for row in by_id(conn, ", ".join(KEPT_COLUMNS), ids)}
+        sample = read_sample(conn, ids, list(V1_COLUMNS))
         cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
     finally:
         conn.close()
@@ -178,26 +223,10 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
         ).fetchone()[0]
         if wrong:
             problems.append(f"{wrong} non-NULL scores are not stored as {kind}")
-        problems += _sample(conn, expected, full)
+        problems += sample_problems(conn, expected.sample, lambda row: changed(row, {"address": None}, full))
         problems += _schema(conn, full)
     finally:
         conn.close()
-    return problems
-
-
-def _sample(conn: sqlite3.Connection, expected: Expected, full: bool) -> list[str]:
-    ids = sorted(expected.sample)
-    got = {int(str(row[0])): tuple(row) for row in by_id(conn, ", ".join(KEPT_COLUMNS), ids)}
-    problems = []
-    for i in ids:
-        want = list(expected.sample[i])
-        if full and want[3] is not None:
-            want[3] = int(str(want[3]))
-        have = got.get(i)
-        if have is None or list(have) != want or [type(v) for v in have] != [type(v) for v in want]:
-            problems.append(f"row id={i} is {have!r}, expected {tuple(want)!r}")
-            if len(problems) >= 3:
-                break
     return problems
 
 
