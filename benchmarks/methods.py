@@ -33,6 +33,11 @@ Methods (all in one transaction with ``foreign_keys`` off):
 - ``rebuilder-drop``: ``rebuilder.sync(V1DropBase, path, allow_data_loss=True)``,
   which plans a native ``ALTER TABLE DROP COLUMN``.
 - ``raw-drop``: ``ALTER TABLE friend DROP COLUMN address`` by hand.
+
+The paths with no rebuild (``bench_paths.py``): ``rebuilder-edit``,
+``rebuilder-edit-validated``, ``rebuilder-add``, ``rebuilder-rename`` (a
+``rebuilder.sync`` each, to the models ``rebuilder_target`` names) and ``scan``, one
+plain read scan of ``friend`` (``SCAN_SQL``).
 """
 
 from __future__ import annotations
@@ -58,6 +63,10 @@ FULL = ("rebuilder", "rebuilder-relaxed", "raw", "alembic", "sqlite-utils")
 NATIVE = ("rebuilder-drop", "raw-drop")
 """Methods dropping only ``address``, where SQLite's native ALTER can do it."""
 ALL = FULL + NATIVE
+PATHS = ("rebuilder-edit", "rebuilder-edit-validated", "scan", "rebuilder-add", "rebuilder-rename")
+"""The paths that need no copy of ``friend`` (bench_paths.py), beside ``raw`` and ``rebuilder-drop``."""
+SCAN_SQL = "SELECT count(*) FROM friend WHERE address IS NULL"
+"""The plain read scan: a predicate on a column no index covers, so every row is read."""
 
 # The v2 table exactly as SQLAlchemy compiles V2Friend (and rebuilder creates it).
 V2_FRIEND = (
@@ -75,6 +84,26 @@ V2_FRIEND = (
 KEPT = '"id", "name", "email", "score", "city_id", "created_at"'
 
 Action = Callable[[], None]
+
+
+def rebuilder_target(method: str) -> tuple[str, dict[str, object]]:
+    """The ``models.py`` Base a rebuilder method syncs to, and its extra ``rebuilder.sync`` options.
+
+    ``models`` (and with it SQLAlchemy) is imported here, not at the top, so the
+    peers' workers do not carry it.
+    """
+    from models import RENAMED_TO
+
+    targets: dict[str, tuple[str, dict[str, object]]] = {
+        "rebuilder": ("V2Base", {}),
+        "rebuilder-relaxed": ("V2Base", {"relax_secure_delete": True}),
+        "rebuilder-drop": ("V1DropBase", {}),
+        "rebuilder-edit": ("V1EditBase", {}),
+        "rebuilder-edit-validated": ("V1EditCheckedBase", {}),
+        "rebuilder-add": ("V1AddBase", {}),
+        "rebuilder-rename": ("V1RenameBase", {"renames": [f"friend.address={RENAMED_TO}"]}),
+    }
+    return targets[method]
 
 
 def _rebuilder(path: Path, base_name: str, **options: object) -> Action:
@@ -206,23 +235,34 @@ def _sqlite_utils(path: Path) -> Action:
     return run
 
 
+def _scan(path: Path) -> Action:
+    def run() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute(SCAN_SQL).fetchone()
+        finally:
+            conn.close()
+
+    return run
+
+
+PEERS: dict[str, Callable[[Path], Action]] = {
+    "raw": _raw,
+    "raw-drop": _raw_drop,
+    "alembic": _alembic,
+    "sqlite-utils": _sqlite_utils,
+    "scan": _scan,
+}
+
+
 def prepare(method: str, path: Path) -> Action:
     """Import what ``method`` needs and return the callable to time."""
-    if method == "rebuilder":
-        return _rebuilder(path, "V2Base")
-    if method == "rebuilder-relaxed":
-        return _rebuilder(path, "V2Base", relax_secure_delete=True)
-    if method == "rebuilder-drop":
-        return _rebuilder(path, "V1DropBase")
-    if method == "raw":
-        return _raw(path)
-    if method == "raw-drop":
-        return _raw_drop(path)
-    if method == "alembic":
-        return _alembic(path)
-    if method == "sqlite-utils":
-        return _sqlite_utils(path)
-    raise ValueError(f"unknown method {method!r}; choose from {', '.join(ALL)}")
+    if method.startswith("rebuilder"):
+        base, options = rebuilder_target(method)
+        return _rebuilder(path, base, **options)
+    if method in PEERS:
+        return PEERS[method](path)
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join((*ALL, *PATHS))}")
 
 
 def _reset_peak() -> bool:
@@ -273,7 +313,7 @@ def measure(method: str, path: Path) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print(f"usage: methods.py {{{'|'.join(ALL)}}} PATH", file=sys.stderr)
+        print(f"usage: methods.py {{{'|'.join((*ALL, *PATHS))}}} PATH", file=sys.stderr)
         return 2
     print(json.dumps(measure(args[0], Path(args[1]))))
     return 0

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from generate import DEFAULT_SEED, RESULTS, generate  # noqa: E402
+from harness import clean, fresh_copy  # noqa: E402
 from methods import KEPT, V2_FRIEND  # noqa: E402
 
 STEPS: list[tuple[str, str]] = [
@@ -81,19 +81,18 @@ class TimedConnection(sqlite3.Connection):
 
     log: list[tuple[str, float]]
 
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def _timed(self, run: Callable[..., sqlite3.Cursor], sql: str, *args: Any) -> sqlite3.Cursor:
         started = time.perf_counter()
         try:
-            return super().execute(sql, *args)
+            return run(sql, *args)
         finally:
             TimedConnection.log.append((sql, time.perf_counter() - started))
 
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        return self._timed(super().execute, sql, *args)
+
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        started = time.perf_counter()
-        try:
-            return super().executemany(sql, *args)
-        finally:
-            TimedConnection.log.append((sql, time.perf_counter() - started))
+        return self._timed(super().executemany, sql, *args)
 
 
 TimedConnection.log = []
@@ -195,17 +194,6 @@ def replay(path: Path, which: str, pragmas: list[str]) -> tuple[float, list[tupl
     return wall, log
 
 
-def _fresh(source: Path, work: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, work)
-
-
-def _cleanup(work: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        Path(f"{work}{suffix}").unlink(missing_ok=True)
-
-
 def collect(
     source: Path, work: Path, rounds: int, action: Callable[[Path], tuple[float, list[tuple[str, float]]]]
 ) -> dict[str, Any]:
@@ -214,11 +202,11 @@ def collect(
     per_step: dict[str, list[float]] = {}
     per_statement: dict[str, list[float]] = {}
     for _ in range(rounds):
-        _fresh(source, work)
+        fresh_copy(source, work)
         try:
             wall, log = action(work)
         finally:
-            _cleanup(work)
+            clean(work)
         walls.append(wall)
         steps: dict[str, float] = {}
         statements: dict[str, float] = {}

@@ -13,18 +13,26 @@ file and returns the problems found (an empty list means it verified):
 - the FK ``city_id -> city(id)`` (full change) or none (drop only), and an
   empty ``PRAGMA foreign_key_check``;
 - ``PRAGMA integrity_check`` (``quick_check`` on request) and ``city`` intact.
+
+``bench_paths.py`` checks its results with the same pieces: ``kept_problems``
+(rows, aggregates, ``foreign_key_check``, integrity, ``city``), the seeded
+sample (``sample_ids``, ``read_sample``, ``changed``, ``sample_problems``).
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from models import INDEXES, KEPT_COLUMNS
+from models import INDEXES, KEPT_COLUMNS, V1_COLUMNS
 
 SAMPLE = 500
+Row = dict[str, tuple[object, str]]
+"""One sampled row: each column's value and storage class (``typeof``)."""
 
 
 def _text(col: str) -> list[str]:
@@ -60,30 +68,112 @@ class Expected:
 
     rows: int
     aggregates: tuple[object, ...]
-    sample: dict[int, tuple[object, ...]]
+    sample: dict[int, Row]
     cities: int
 
 
-def _ro(path: Path) -> sqlite3.Connection:
+class Kept(Protocol):
+    """What every result keeps from its source, whatever the change."""
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def aggregates(self) -> tuple[object, ...]: ...
+
+    @property
+    def cities(self) -> int: ...
+
+
+def kept_problems(conn: sqlite3.Connection, want: Kept, integrity: bool) -> list[str]:
+    """The row count, per-column aggregates and city rows against the source's; no orphan; a sound file."""
+    problems = []
+    rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
+    if rows != want.rows:
+        problems.append(f"{rows} rows, expected {want.rows}")
+    aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
+    for expr, got, wanted in zip(AGGREGATES, aggregates, want.aggregates, strict=True):
+        if got != wanted:
+            problems.append(f"aggregate {expr} is {got!r}, expected {wanted!r}")
+    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if orphans:
+        problems.append(f"foreign_key_check returned {len(orphans)} row(s), e.g. {orphans[:3]}")
+    check = "integrity_check" if integrity else "quick_check"
+    result = [r[0] for r in conn.execute(f"PRAGMA {check}")]
+    if result != ["ok"]:
+        problems.append(f"{check}: {result[:3]}")
+    cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
+    if cities != want.cities:
+        problems.append(f"city has {cities} rows, expected {want.cities}")
+    return problems
+
+
+def read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def read_sample(conn: sqlite3.Connection, ids: list[int], columns: list[str]) -> dict[int, Row]:
+    """The rows with these ids: each column's value and storage class."""
+    picks = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+    found: dict[int, Row] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ", ".join("?" for _ in part)
+        for row in conn.execute(f'SELECT "id", {picks} FROM friend WHERE "id" IN ({marks})', part):
+            found[int(row[0])] = {c: (row[1 + 2 * i], str(row[2 + 2 * i])) for i, c in enumerate(columns)}
+    return found
+
+
+def changed(
+    row: Row,
+    column_map: Mapping[str, str | None],
+    score_integer: bool,
+    added: Mapping[str, tuple[object, str]] | None = None,
+) -> Row:
+    """A source row as a change leaves it: columns renamed or gone, scores as integers, new columns."""
+    out: Row = {}
+    for column, (value, kind) in row.items():
+        target = column_map.get(column, column)
+        if target is None:
+            continue
+        if column == "score" and score_integer and value is not None:
+            value, kind = int(str(value)), "integer"
+        out[target] = (value, kind)
+    return out | dict(added or {})
+
+
+def sample_problems(
+    conn: sqlite3.Connection, sample: dict[int, Row], expect: Callable[[Row], Row]
+) -> list[str]:
+    """The sampled rows of the result that are not ``expect`` of the source's, value and type (up to 3)."""
+    ids = sorted(sample)
+    want = {i: expect(sample[i]) for i in ids}
+    columns = list(next(iter(want.values()))) if want else []
+    got = read_sample(conn, ids, columns)
+    problems = []
+    for i in ids:
+        if got.get(i) != want[i]:
+            problems.append(f"row id={i} is {got.get(i)!r}, expected {want[i]!r}")
+            if len(problems) >= 3:
+                break
+    return problems
+
+
+def sample_ids(conn: sqlite3.Connection, seed: int) -> list[int]:
+    """The first and last id and ``SAMPLE`` seeded ones between."""
+    top = conn.execute("SELECT max(id) FROM friend").fetchone()[0] or 0
+    rng = random.Random(seed)
+    return sorted({1, top, *(rng.randint(1, max(top, 1)) for _ in range(SAMPLE))})
 
 
 def expectations(source: Path, seed: int) -> Expected:
     """Read the aggregates and a seeded sample of rows from the source."""
-    conn = _ro(source)
+    conn = read_only(source)
     try:
         rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
         aggregates = conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone()
-        top = conn.execute("SELECT max(id) FROM friend").fetchone()[0] or 0
-        rng = random.Random(seed * 7919 + rows)
-        ids = sorted({1, top, *(rng.randint(1, max(top, 1)) for _ in range(SAMPLE))})
-        cols = ", ".join(KEPT_COLUMNS)
-        sample = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk : chunk + 500]
-            marks = ", ".join("?" for _ in part)
-            for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
-                sample[row[0]] = tuple(row)
+        ids = sample_ids(conn, seed * 7919 + rows)
+        sample = read_sample(conn, ids, list(V1_COLUMNS))
         cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
     finally:
         conn.close()
@@ -112,7 +202,7 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
             matches its table) rather than the cheaper ``quick_check``.
     """
     problems: list[str] = []
-    conn = _ro(path)
+    conn = read_only(path)
     try:
         info = conn.execute("PRAGMA table_info(friend)").fetchall()
         columns = tuple(str(r[1]) for r in info)
@@ -126,52 +216,17 @@ def verify(path: Path, expected: Expected, *, full: bool, integrity: bool = True
             problems.append(f"score is declared {score_type!r}, expected it unchanged")
         if problems:
             return problems
-        rows = conn.execute("SELECT count(*) FROM friend").fetchone()[0]
-        if rows != expected.rows:
-            problems.append(f"{rows} rows, expected {expected.rows}")
-        aggregates = tuple(conn.execute(f"SELECT {', '.join(AGGREGATES)} FROM friend").fetchone())
-        for expr, got, want in zip(AGGREGATES, aggregates, expected.aggregates, strict=True):
-            if got != want:
-                problems.append(f"aggregate {expr} is {got!r}, expected {want!r}")
+        problems += kept_problems(conn, expected, integrity)
         kind = "integer" if full else "text"
         wrong = conn.execute(
             f"SELECT count(*) FROM friend WHERE score IS NOT NULL AND typeof(score) <> '{kind}'"
         ).fetchone()[0]
         if wrong:
             problems.append(f"{wrong} non-NULL scores are not stored as {kind}")
-        problems += _sample(conn, expected, full)
+        problems += sample_problems(conn, expected.sample, lambda row: changed(row, {"address": None}, full))
         problems += _schema(conn, full)
-        check = "integrity_check" if integrity else "quick_check"
-        result = [r[0] for r in conn.execute(f"PRAGMA {check}")]
-        if result != ["ok"]:
-            problems.append(f"{check}: {result[:3]}")
-        cities = conn.execute("SELECT count(*) FROM city").fetchone()[0]
-        if cities != expected.cities:
-            problems.append(f"city has {cities} rows, expected {expected.cities}")
     finally:
         conn.close()
-    return problems
-
-
-def _sample(conn: sqlite3.Connection, expected: Expected, full: bool) -> list[str]:
-    ids = sorted(expected.sample)
-    cols = ", ".join(KEPT_COLUMNS)
-    got: dict[int, tuple[object, ...]] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        marks = ", ".join("?" for _ in part)
-        for row in conn.execute(f"SELECT {cols} FROM friend WHERE id IN ({marks})", part):
-            got[row[0]] = tuple(row)
-    problems = []
-    for i in ids:
-        want = list(expected.sample[i])
-        if full and want[3] is not None:
-            want[3] = int(str(want[3]))
-        have = got.get(i)
-        if have is None or list(have) != want or [type(v) for v in have] != [type(v) for v in want]:
-            problems.append(f"row id={i} is {have!r}, expected {tuple(want)!r}")
-            if len(problems) >= 3:
-                break
     return problems
 
 
@@ -186,7 +241,4 @@ def _schema(conn: sqlite3.Connection, full: bool) -> list[str]:
         problems.append(f"foreign keys are {fks}, expected city_id -> city(id)")
     if not full and fks:
         problems.append(f"foreign keys are {fks}, expected none")
-    orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if orphans:
-        problems.append(f"foreign_key_check returned {len(orphans)} row(s), e.g. {orphans[:3]}")
     return problems

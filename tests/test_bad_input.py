@@ -8,7 +8,6 @@ an error's data is promised).
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import subprocess
@@ -19,31 +18,27 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from conftest import ROOT, Result, execute, rows, run_cli, side_files, snapshot, write_models
+from conftest import (
+    CLI_ENV,
+    MODELS_PRELUDE,
+    execute,
+    frozen,
+    named_table,
+    one_sentence,
+    rows,
+    run_cli,
+    side_files,
+    write_models,
+)
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 import rebuilder
 from rebuilder.cli import app
 from rebuilder.errors import BadModelSpec, BadRename, DatabaseLocked, NotADatabase, RenameNotFound
 
-PET = """
-from sqlalchemy import Column, Integer, MetaData, String, Table
-
-metadata = MetaData()
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-PET_NICKNAME = PET.replace(")))", ')), Column("nickname", String(50)))')
-PET_NICK_AGE = PET.replace(")))", ')), Column("nick", String(50)), Column("age", Integer))')
-
-
-def one_sentence(result: Result, code: int = 1) -> str:
-    """Assert the exit code, one line on stderr and no traceback; return the line."""
-    assert result.code == code, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: ")
-    return lines[0]
+PET = MODELS_PRELUDE + named_table("pet")
+PET_NICKNAME = MODELS_PRELUDE + named_table("pet", 'Column("nickname", String(50))')
+PET_NICK_AGE = MODELS_PRELUDE + named_table("pet", 'Column("nick", String(50))', 'Column("age", Integer)')
 
 
 def pet_metadata(*extra: Column) -> MetaData:
@@ -59,10 +54,6 @@ def filled(tmp_path: Path) -> Path:
     rebuilder.sync(pet_metadata(Column("nick", String(50))), db)
     execute(db, "INSERT INTO pet VALUES (1, 'Rex', 'rexy'), (2, 'Tom', NULL)")
     return db
-
-
-def frozen(db: Path) -> tuple[object, bytes, list[str]]:
-    return snapshot(db), db.read_bytes(), side_files(db)
 
 
 # --- MODELS specs ----------------------------------------------------------------
@@ -430,7 +421,7 @@ def test_console_script_sync_help_shows_every_option() -> None:
         [str(script), "sync", "--help"],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        env=CLI_ENV,
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr

@@ -27,29 +27,35 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, load_models_source, rows, side_files, snapshot, write_models
-from sqlalchemy import MetaData
+from conftest import (
+    CLI_ENV,
+    CODE_INTEGER,
+    CODE_TEXT,
+    Result,
+    Versions,
+    coded_table,
+    history,
+    integrity,
+    numbers,
+    one_sentence,
+    rows,
+    side_files,
+    sized,
+    snapshot,
+    synced,
+    version_row,
+    write_versions,
+)
 
 import rebuilder
 from rebuilder.version import fingerprint
 
-MODELS_V1 = """\
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table
-
-metadata = MetaData()
-Table(
-    "item",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_item_code", "code"),
-)
+MODELS_V1 = (
+    coded_table("item")
+    + """
 Table(
     "tag",
     metadata,
@@ -59,19 +65,16 @@ Table(
     sqlite_autoincrement=True,
 )
 """
+)
 
 # A rebuild (String -> Integer over numeric strings), an added column and a new table.
-MODELS_V2 = MODELS_V1.replace(
-    'Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)'
-).replace('Column("label", String(20)),', 'Column("label", String(20)),\n    Column("weight", Integer),') + (
-    'Table("note", metadata, Column("id", Integer, primary_key=True), Column("body", String(200)))\n'
-)
+MODELS_V2 = MODELS_V1.replace(CODE_TEXT, CODE_INTEGER).replace(
+    'Column("label", String(20)),', 'Column("label", String(20)),\n    Column("weight", Integer),'
+) + ('Table("note", metadata, Column("id", Integer, primary_key=True), Column("body", String(200)))\n')
 assert MODELS_V2.count("Column(") == MODELS_V1.count("Column(") + 3
 
 PROCESSES = int(os.environ.get("REBUILDER_CONCURRENT_PROCESSES", "6"))
-ROUNDS_ENV = os.environ.get("REBUILDER_CONCURRENT_ROUNDS")
 REDUCED_ROUNDS, FULL_ROUNDS = 3, 25
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
 
 # A worker imports everything, then for each round: says it is ready, waits for
 # that round's go-file, and runs the real CLI entry point with the arguments the
@@ -112,46 +115,29 @@ while True:
 
 
 def rounds(config: pytest.Config) -> int:
-    if ROUNDS_ENV:
-        return int(ROUNDS_ENV)
-    return FULL_ROUNDS if "slow" in (config.getoption("markexpr", "") or "") else REDUCED_ROUNDS
-
-
-@dataclass(frozen=True)
-class Models:
-    spec: str
-    v1: MetaData
-    v2: MetaData
-
-    @property
-    def version(self) -> str:
-        return fingerprint([self.v2])
+    return sized(config, "REBUILDER_CONCURRENT_ROUNDS", REDUCED_ROUNDS, FULL_ROUNDS)
 
 
 @pytest.fixture
-def models(tmp_path: Path) -> Models:
-    p1 = write_models(tmp_path, MODELS_V1, "models_v1.py")
-    p2 = write_models(tmp_path, MODELS_V2, "models_v2.py")
-    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
+def models(tmp_path: Path) -> Versions:
+    return write_versions(tmp_path, MODELS_V1, MODELS_V2)
 
 
-def build(path: Path, models: Models, mode: str, items: int = 5000) -> None:
+def version_of(models: Versions) -> str:
+    """The version a sync to the second models records."""
+    return fingerprint([models.v2])
+
+
+def build(path: Path, models: Versions, mode: str, items: int = 5000) -> None:
     """An existing database at v1 with rows, in the given journal mode."""
-    if mode == "wal":
-        conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
-        conn.close()
-    rebuilder.sync(models.v1, path)
+    synced(path, models.v1, mode)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {items}) "
-        "INSERT INTO item (id, code, name) SELECT x, CAST(x * 13 AS TEXT), 'item ' || x FROM s"
+        numbers(items)
+        + "INSERT INTO item (id, code, name) SELECT x, CAST(x * 13 AS TEXT), 'item ' || x FROM s"
     )
-    conn.execute(
-        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 300) "
-        "INSERT INTO tag (item_id, label) SELECT x, 'tag ' || x FROM s"
-    )
+    conn.execute(numbers(300) + "INSERT INTO tag (item_id, label) SELECT x, 'tag ' || x FROM s")
     conn.execute("DELETE FROM tag WHERE id > 290")
     conn.execute("COMMIT")
     conn.close()
@@ -159,34 +145,7 @@ def build(path: Path, models: Models, mode: str, items: int = 5000) -> None:
 
 def normalized(path: Path) -> dict[str, object]:
     """conftest.snapshot with the history's applied_at blanked: two runs differ only there."""
-    snap = snapshot(path)
-    tables = snap["tables"]
-    assert isinstance(tables, dict)
-    if "rebuilder_history" in tables:
-        conn = sqlite3.connect(path)
-        cols = [r[1] for r in conn.execute("PRAGMA table_info(rebuilder_history)")]
-        conn.close()
-        at = 1 + 2 * cols.index("applied_at")
-        tables["rebuilder_history"] = [(*r[:at], "-", *r[at + 1 :]) for r in tables["rebuilder_history"]]
-    return snap
-
-
-def integrity(path: Path) -> str:
-    return "; ".join(str(r[0]) for r in rows(path, "PRAGMA integrity_check"))
-
-
-def history(path: Path) -> list[tuple[object, ...]]:
-    return rows(path, "SELECT version_num, steps FROM rebuilder_history ORDER BY id")
-
-
-@pytest.fixture
-def reap() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    return snapshot(path, steady=True)
 
 
 class Pool:
@@ -201,7 +160,7 @@ class Pool:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-                env=ENV,
+                env=CLI_ENV,
             )
             for me in range(count)
         ]
@@ -255,7 +214,7 @@ class Pool:
 def test_concurrent_syncs_apply_the_change_once(
     tmp_path: Path,
     kind: str,
-    models: Models,
+    models: Versions,
     request: pytest.FixtureRequest,
     reap: list[subprocess.Popen[str]],
 ) -> None:
@@ -283,12 +242,12 @@ def test_concurrent_syncs_apply_the_change_once(
         applied = [r for r in results if "nothing to do" not in r.out]
         assert len(applied) == 1, where
         assert f"applied {history(db)[-1][1]} step(s)" in applied[0].out, where
-        assert all(f"version {models.version}" in r.out for r in results), where
+        assert all(f"version {version_of(models)}" in r.out for r in results), where
 
-        assert rows(db, "SELECT version_num FROM rebuilder_version") == [(models.version,)], where
+        assert version_row(db) == [(version_of(models),)], where
         assert history(db)[: len(before)] == before, where
         assert len(history(db)) == len(before) + 1, where
-        assert history(db)[-1][0] == models.version, where
+        assert history(db)[-1][0] == version_of(models), where
         assert integrity(db) == "ok", where
         assert normalized(db) == expected, where
         assert rebuilder.check(models.v2, db) == [], where
@@ -338,16 +297,8 @@ class Holder:
         assert self.proc.wait(timeout=60) == 0
 
 
-def one_line(result: Result, code: int = 1) -> str:
-    assert result.code == code, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
-    return lines[0]
-
-
 def test_a_held_write_lock_in_wal_mode_times_out_then_the_sync_succeeds(
-    tmp_path: Path, models: Models, reap: list[subprocess.Popen[str]]
+    tmp_path: Path, models: Versions, reap: list[subprocess.Popen[str]]
 ) -> None:
     db = tmp_path / "app.db"
     build(db, models, "wal")
@@ -358,7 +309,7 @@ def test_a_held_write_lock_in_wal_mode_times_out_then_the_sync_succeeds(
     started = time.monotonic()
     [refused] = pool.run(["sync", models.spec, str(db), "--timeout", "0.5"])
     waited = time.monotonic() - started
-    line = one_line(refused)
+    line = one_sentence(refused)
     assert "locked" in line and str(db) in line and "nothing was changed" in line
     assert 0.5 <= waited < 10
     assert snapshot(db) == before
@@ -367,7 +318,7 @@ def test_a_held_write_lock_in_wal_mode_times_out_then_the_sync_succeeds(
     [applied] = pool.run(["sync", models.spec, str(db), "--timeout", "0.5"])
     pool.close()
     assert applied.code == 0, applied
-    assert rows(db, "SELECT version_num FROM rebuilder_version") == [(models.version,)]
+    assert version_row(db) == [(version_of(models),)]
     assert rows(db, "SELECT label, weight FROM tag WHERE label = 'held'") == [("held", None)]
     assert rows(db, "SELECT typeof(code) FROM item GROUP BY 1") == [("integer",)]
     assert rebuilder.check(models.v2, db) == []
@@ -375,7 +326,7 @@ def test_a_held_write_lock_in_wal_mode_times_out_then_the_sync_succeeds(
 
 @pytest.mark.parametrize(("mode", "kind"), [("delete", "write"), ("wal", "write"), ("delete", "read")])
 def test_a_sync_waiting_for_a_lock_succeeds_once_it_is_released(
-    tmp_path: Path, models: Models, mode: str, kind: str, reap: list[subprocess.Popen[str]]
+    tmp_path: Path, models: Versions, mode: str, kind: str, reap: list[subprocess.Popen[str]]
 ) -> None:
     """The sync starts while another process holds the lock, waits, and applies once it is let go.
 
@@ -398,7 +349,7 @@ def test_a_sync_waiting_for_a_lock_succeeds_once_it_is_released(
     assert (result.code, result.err) == (0, ""), result
     assert "applied" in result.out
     assert 1.5 <= waited < 30
-    assert rows(db, "SELECT version_num FROM rebuilder_version") == [(models.version,)]
+    assert version_row(db) == [(version_of(models),)]
     assert len(history(db)) == 2
     held = rows(db, "SELECT label FROM tag WHERE label = 'held'")
     assert held == ([("held",)] if kind == "write" else [])
@@ -408,7 +359,7 @@ def test_a_sync_waiting_for_a_lock_succeeds_once_it_is_released(
 
 
 def test_a_reader_outlasting_the_timeout_in_rollback_journal_mode_is_refused_unchanged(
-    tmp_path: Path, models: Models, reap: list[subprocess.Popen[str]]
+    tmp_path: Path, models: Versions, reap: list[subprocess.Popen[str]]
 ) -> None:
     db = tmp_path / "app.db"
     build(db, models, "delete")
@@ -427,7 +378,7 @@ def test_a_reader_outlasting_the_timeout_in_rollback_journal_mode_is_refused_unc
 
 
 def test_a_reader_blocking_a_large_rebuild_is_refused_within_the_timeout(
-    tmp_path: Path, models: Models, reap: list[subprocess.Popen[str]]
+    tmp_path: Path, models: Versions, reap: list[subprocess.Popen[str]]
 ) -> None:
     db = tmp_path / "app.db"
     build(db, models, "delete", items=100_000)  # a few MB: more than the default 2 MB page cache

@@ -29,7 +29,6 @@ Sizes (the tests carry the ``slow`` marker, like the other stress runs: a plain
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -38,30 +37,31 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, load_models_source, quote, side_files, snapshot, write_models
-from sqlalchemy import MetaData
+from conftest import (
+    CLI_ENV,
+    CODE_INTEGER,
+    CODE_TEXT,
+    Versions,
+    coded_table,
+    integrity,
+    numbers,
+    side_files,
+    sized,
+    snapshot,
+    synced,
+    write_versions,
+)
 
 import rebuilder
 from rebuilder.render import TEMP_PREFIX
 
-MODELS_V1 = """\
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table
-
-metadata = MetaData()
-Table(
-    "readings",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_readings_code", "code"),
-    Index("ix_readings_name", "name"),
-)
+MODELS_V1 = (
+    coded_table("readings", 'Index("ix_readings_name", "name")')
+    + """
 Table(
     "counter",
     metadata,
@@ -71,10 +71,11 @@ Table(
 )
 Table("loose", metadata, Column("code", String(20)), Column("note", String(40)))
 """
+)
 
 # The same models with every String code turned into Integer: three rebuilds in one sync.
 MODELS_V2 = (
-    MODELS_V1.replace('Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)')
+    MODELS_V1.replace(CODE_TEXT, CODE_INTEGER)
     .replace('Column("n", String(20))', 'Column("n", Integer)')
     .replace('Column("code", String(20)), Column("note"', 'Column("code", Integer), Column("note"')
 )
@@ -83,61 +84,32 @@ assert MODELS_V2.count("Integer") == MODELS_V1.count("Integer") + 3
 REDUCED_ROWS, FULL_ROWS = 200_000, 1_500_000
 REDUCED_KILLS, FULL_KILLS = 3, 8
 SEED = int(os.environ.get("REBUILDER_CRASH_SEED", "20240605"))
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-
-
-def _selected_slow(config: pytest.Config) -> bool:
-    return "slow" in (config.getoption("markexpr", "") or "")
 
 
 def crash_rows(config: pytest.Config) -> int:
-    if value := os.environ.get("REBUILDER_CRASH_ROWS"):
-        return int(value)
-    return FULL_ROWS if _selected_slow(config) else REDUCED_ROWS
+    return sized(config, "REBUILDER_CRASH_ROWS", REDUCED_ROWS, FULL_ROWS)
 
 
 def crash_kills(config: pytest.Config) -> int:
-    if value := os.environ.get("REBUILDER_CRASH_KILLS"):
-        return int(value)
-    return FULL_KILLS if _selected_slow(config) else REDUCED_KILLS
+    return sized(config, "REBUILDER_CRASH_KILLS", REDUCED_KILLS, FULL_KILLS)
 
 
-@dataclass(frozen=True)
-class Models:
-    spec: str
-    v1: MetaData
-    v2: MetaData
+def write_both(directory: Path) -> Versions:
+    return write_versions(directory, MODELS_V1, MODELS_V2)
 
 
-def write_both(directory: Path) -> Models:
-    p1 = write_models(directory, MODELS_V1, "models_v1.py")
-    p2 = write_models(directory, MODELS_V2, "models_v2.py")
-    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
-
-
-def build(path: Path, models: Models, n: int, mode: str) -> None:
+def build(path: Path, models: Versions, n: int, mode: str) -> None:
     """OLD: synced to v1 by rebuilder, then filled, with gaps in rowids and a high AUTOINCREMENT mark."""
-    if mode == "wal":
-        conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
-        conn.close()
-    rebuilder.sync(models.v1, path)
+    synced(path, models.v1, mode)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) "
-        "INSERT INTO readings (id, code, name) "
+        numbers(n) + "INSERT INTO readings (id, code, name) "
         "SELECT x, CAST((x * 7919) % 1000003 AS TEXT), 'name ' || (x % 5000) FROM s"
     )
-    conn.execute(
-        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 500) "
-        "INSERT INTO counter (n) SELECT CAST(x * 3 AS TEXT) FROM s"
-    )
+    conn.execute(numbers(500) + "INSERT INTO counter (n) SELECT CAST(x * 3 AS TEXT) FROM s")
     conn.execute("DELETE FROM counter WHERE id > 480 OR id % 7 = 0")
-    conn.execute(
-        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 500) "
-        "INSERT INTO loose (code, note) SELECT CAST(x AS TEXT), 'note ' || x FROM s"
-    )
+    conn.execute(numbers(500) + "INSERT INTO loose (code, note) SELECT CAST(x AS TEXT), 'note ' || x FROM s")
     conn.execute("DELETE FROM loose WHERE rowid % 5 = 0 OR rowid > 490")
     conn.execute("COMMIT")
     assert conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'counter'").fetchone() == (500,)
@@ -147,49 +119,12 @@ def build(path: Path, models: Models, n: int, mode: str) -> None:
 
 
 def state(path: Path) -> dict[str, object]:
-    """What must be exactly OLD or exactly NEW, as in conftest.snapshot, hashed so 1.5M rows fit.
+    """What must be exactly OLD or exactly NEW: conftest.snapshot, hashed so 1.5M rows fit.
 
     Small tables are kept verbatim (readable diffs); the history's applied_at
     timestamp is blanked, since two runs of the same sync differ only there.
     """
-    conn = sqlite3.connect(path)
-    try:
-        schema = conn.execute(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-            "WHERE name NOT LIKE 'sqlite_stat%' ORDER BY type, name"
-        ).fetchall()
-        tables: dict[str, object] = {}
-        for (name,) in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'").fetchall():
-            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({quote(name)})")]
-            without_rowid = conn.execute(
-                "SELECT wr FROM pragma_table_list WHERE name = ?", (name,)
-            ).fetchone()[0]
-            key = "" if without_rowid else "rowid, "
-            exprs = ", ".join(
-                "'-'"
-                if (name, c) == ("rebuilder_history", "applied_at")
-                else f"{quote(c)}, typeof({quote(c)})"
-                for c in cols
-            )
-            cursor = conn.execute(f"SELECT {key}{exprs} FROM {quote(name)} ORDER BY 1")
-            digest, count, kept = hashlib.sha256(), 0, []
-            for row in cursor:
-                digest.update(repr(row).encode())
-                count += 1
-                if count <= 1000:
-                    kept.append(row)
-            tables[name] = kept if count <= 1000 else (count, digest.hexdigest())
-        return {"schema": schema, "tables": tables}
-    finally:
-        conn.close()
-
-
-def integrity(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "; ".join(r[0] for r in conn.execute("PRAGMA integrity_check"))
-    finally:
-        conn.close()
+    return snapshot(path, steady=True, verbatim=1000)
 
 
 def temp_tables(path: Path) -> list[str]:
@@ -208,27 +143,16 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_sync(models: Models, db: Path, *flags: str) -> subprocess.Popen[str]:
+def start_sync(models: Versions, db: Path, *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "rebuilder", "sync", models.spec, str(db), "--no-progress", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=CLI_ENV,
         start_new_session=True,
         preexec_fn=_default_sigint,
     )
-
-
-@pytest.fixture
-def reap() -> Iterator[list[subprocess.Popen[str]]]:
-    """Every process group started by a test is killed and reaped, even when the test fails."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
 
 
 def written(db: Path, mode: str) -> int:
@@ -246,7 +170,9 @@ def remove_side_files(db: Path) -> None:
         Path(f"{db}{suffix}").unlink()
 
 
-def timed_run(models: Models, db: Path, mode: str, reap: list[subprocess.Popen[str]]) -> tuple[float, float]:
+def timed_run(
+    models: Versions, db: Path, mode: str, reap: list[subprocess.Popen[str]]
+) -> tuple[float, float]:
     """Run a sync to the end; return the span in which its journal or WAL held writes.
 
     In rollback-journal mode the journal vanishes at COMMIT, so the span is the

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import textwrap
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import execute, quote, rows, run_cli, snapshot
+from conftest import Models, execute, models_file, quote, rows, run_cli, snapshot
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -122,28 +121,6 @@ def enforcing(db: Path) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
-
-
-def models_file(directory: Path, source: str, name: str) -> tuple[str, MetaData]:
-    """Write a models module for the CLI and load the same models here: (spec, metadata)."""
-    text = PRELUDE + textwrap.dedent(source)
-    path = directory / name
-    path.write_text(text, encoding="utf-8")
-    namespace: dict[str, object] = {}
-    exec(compile(text, str(path), "exec"), namespace)
-    metadata = namespace["metadata"]
-    assert isinstance(metadata, MetaData)
-    return f"{path}:metadata", metadata
-
-
-PRELUDE = """
-from sqlalchemy import (
-    CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, Numeric, String, Table, Text,
-    UniqueConstraint, func,
-)
-
-metadata = MetaData()
-"""
 
 
 # --- a small shop: items, their audit log, and orders that write to items ------
@@ -1123,7 +1100,7 @@ WEIRD_DEPENDENTS = (
 )
 
 
-def weird(directory: Path, version: int) -> tuple[str, MetaData]:
+def weird(directory: Path, version: int) -> Models:
     first = {
         "price": "unit price",
         "say": 'say "hi"',

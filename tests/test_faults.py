@@ -32,123 +32,68 @@ import subprocess
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Result, load_models_source, rows, side_files, snapshot, write_models
-from sqlalchemy import MetaData
+from conftest import (
+    CODE_INTEGER,
+    CODE_TEXT,
+    Versions,
+    coded_table,
+    integrity,
+    numbers,
+    one_sentence,
+    rows,
+    run_cli,
+    side_files,
+    snapshot,
+    synced,
+    write_versions,
+)
 
 import rebuilder
 import rebuilder.space
 from rebuilder.errors import DiskFull
 from rebuilder.render import TEMP_PREFIX, temp_name
 
-MODELS_V1 = """\
-from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, String, Table
-
-metadata = MetaData()
-Table(
-    "big",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("code", String(20), nullable=False),
-    Column("name", String(40)),
-    Index("ix_big_code", "code"),
-)
+MODELS_V1 = (
+    coded_table("big")
+    + """
 Table("filler", metadata, Column("id", Integer, primary_key=True), Column("body", LargeBinary))
 """
+)
 
 # An affinity change (TEXT -> INTEGER over numeric strings): a rebuild, not an in-place edit.
-MODELS_V2 = MODELS_V1.replace(
-    'Column("code", String(20), nullable=False)', 'Column("code", Integer, nullable=False)'
-)
+MODELS_V2 = MODELS_V1.replace(CODE_TEXT, CODE_INTEGER)
 assert MODELS_V2 != MODELS_V1
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+
+def write_both(directory: Path) -> Versions:
+    return write_versions(directory, MODELS_V1, MODELS_V2)
 
 
-@dataclass(frozen=True)
-class Models:
-    spec: str
-    v1: MetaData
-    v2: MetaData
-
-
-def write_both(directory: Path) -> Models:
-    p1 = write_models(directory, MODELS_V1, "models_v1.py")
-    p2 = write_models(directory, MODELS_V2, "models_v2.py")
-    os.chmod(p1, 0o644)
-    os.chmod(p2, 0o644)
-    return Models(f"{p2}:metadata", load_models_source(MODELS_V1, p1), load_models_source(MODELS_V2, p2))
-
-
-def build(path: Path, models: Models, mode: str = "delete", n: int = 20_000, filler: int = 0) -> None:
+def build(path: Path, models: Versions, mode: str = "delete", n: int = 20_000, filler: int = 0) -> None:
     """A database synced to v1 by rebuilder, with ``n`` rows in big and ``filler`` 4 kB blobs."""
-    if mode == "wal":
-        conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal"
-        conn.close()
-    rebuilder.sync(models.v1, path)
+    synced(path, models.v1, mode)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("BEGIN")
     conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {n}) "
-        "INSERT INTO big (id, code, name) SELECT x, CAST(x * 7 AS TEXT), 'name ' || x FROM s"
+        numbers(n) + "INSERT INTO big (id, code, name) SELECT x, CAST(x * 7 AS TEXT), 'name ' || x FROM s"
     )
     conn.execute("DELETE FROM big WHERE id % 97 = 0")  # gaps, so rowids are not just 1..n
-    conn.execute(
-        f"WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < {filler}) "
-        "INSERT INTO filler (body) SELECT zeroblob(4000) FROM s"
-    )
+    conn.execute(numbers(filler) + "INSERT INTO filler (body) SELECT zeroblob(4000) FROM s")
     conn.execute("COMMIT")
     conn.close()
     assert side_files(path) == []
 
 
 def state(path: Path) -> dict[str, object]:
-    """conftest.snapshot plus the version, with the history's applied_at blanked (runs differ there)."""
-    snap = snapshot(path)
-    tables = snap["tables"]
-    assert isinstance(tables, dict)
-    conn = sqlite3.connect(path)
-    cols = [r[1] for r in conn.execute("PRAGMA table_info(rebuilder_history)")]
-    conn.close()
-    if "applied_at" in cols:
-        at = 1 + 2 * cols.index("applied_at")
-        tables["rebuilder_history"] = [(*r[:at], "-", *r[at + 1 :]) for r in tables["rebuilder_history"]]
-    return snap
-
-
-def integrity(path: Path) -> str:
-    return "; ".join(str(r[0]) for r in rows(path, "PRAGMA integrity_check"))
+    """conftest.snapshot with the history's applied_at blanked (runs differ there)."""
+    return snapshot(path, steady=True)
 
 
 def table_pages(path: Path, table: str) -> int:
     return int(rows(path, "SELECT count(*) FROM dbstat WHERE name = ?", (table,))[0][0])
-
-
-def one_sentence(result: Result) -> str:
-    """Exit 1, one line on stderr, no traceback, no temporary name; return the line."""
-    assert result.code == 1, (result.code, result.out, result.err)
-    assert "Traceback" not in result.err, result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: "), result.err
-    return lines[0]
-
-
-def run_cli(*args: str, cwd: Path | None = None, preexec_fn: Callable[[], None] | None = None) -> Result:
-    proc = subprocess.run(
-        [sys.executable, "-m", "rebuilder", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=ENV,
-        timeout=120,
-        preexec_fn=preexec_fn,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +255,7 @@ def test_an_io_error_during_a_rebuild_rolls_back(tmp_path: Path, mode: str, n: i
 
 
 @pytest.fixture
-def wal_with_filler(tmp_path: Path) -> tuple[Models, Path, dict[str, object]]:
+def wal_with_filler(tmp_path: Path) -> tuple[Versions, Path, dict[str, object]]:
     """A WAL database whose untouched filler outweighs the rebuilt table, and NEW from a copy."""
     models = write_both(tmp_path)
     db = tmp_path / "app.db"
@@ -321,7 +266,7 @@ def wal_with_filler(tmp_path: Path) -> tuple[Models, Path, dict[str, object]]:
 
 
 def test_a_checkpoint_that_fails_after_commit_is_not_a_failed_sync(
-    wal_with_filler: tuple[Models, Path, dict[str, object]],
+    wal_with_filler: tuple[Versions, Path, dict[str, object]],
 ) -> None:
     """The WAL (the rebuilt table) fits under the size limit, the grown database file does not.
 
@@ -340,7 +285,7 @@ def test_a_checkpoint_that_fails_after_commit_is_not_a_failed_sync(
 
 
 def test_a_vacuum_that_fails_after_commit_is_not_a_failed_sync(
-    wal_with_filler: tuple[Models, Path, dict[str, object]],
+    wal_with_filler: tuple[Versions, Path, dict[str, object]],
 ) -> None:
     models, db, new = wal_with_filler
     result = run_cli("sync", models.spec, str(db), "--vacuum", preexec_fn=file_size_limit(db.stat().st_size))
@@ -358,55 +303,58 @@ def test_the_reserved_temporary_name_is_the_documented_prefix() -> None:
     assert temp_name("big") == "_rebuilder_new_big" == TEMP_PREFIX + "big"
 
 
-@pytest.mark.parametrize(
-    ("ddl", "flags", "named"),
-    [
-        (f"CREATE TABLE {TEMP_PREFIX}big (x)", [], f"{TEMP_PREFIX}big"),
-        (
-            f"CREATE TABLE {TEMP_PREFIX.upper()}BIG (x); INSERT INTO {TEMP_PREFIX.upper()}BIG VALUES (1)",
-            ["--exclude", f"{TEMP_PREFIX.upper()}BIG"],
-            f"{TEMP_PREFIX.upper()}BIG",
-        ),
-    ],
-    ids=["empty-table", "other-case-with-rows"],
-)
-def test_a_table_holding_the_temporary_name_is_refused(
-    tmp_path: Path, goldens: dict[str, Path], ddl: str, flags: list[str], named: str
-) -> None:
+def refused_after(tmp_path: Path, golden: Path, script: str, *flags: str) -> str:
+    """Run ``script`` on a copy of ``golden``, then a sync that must be refused leaving it as it was.
+
+    Returns the refusal's one line.
+    """
     models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
+    db = copy_of(golden, tmp_path / "app.db")
     conn = sqlite3.connect(db)
-    conn.executescript(ddl)
+    conn.executescript(script)
     conn.close()
     before = state(db), db.read_bytes()
     line = one_sentence(run_cli("sync", models.spec, str(db), *flags))
-    assert repr(named) in line and "already exists" in line and "nothing was changed" in line
     assert (state(db), db.read_bytes()) == before
     assert side_files(db) == []
+    return line
 
 
-@pytest.mark.parametrize(
-    "ddl",
-    [
+REFUSED_FOR_ITS_NAME = ("already exists", "nothing was changed")
+TEMPORARY_NAME_CASES = {
+    # (SQL run first, sync flags, what the refusal must say)
+    "empty-table": (
+        f"CREATE TABLE {TEMP_PREFIX}big (x)",
+        [],
+        (repr(f"{TEMP_PREFIX}big"), *REFUSED_FOR_ITS_NAME),
+    ),
+    "other-case-with-rows": (
+        f"CREATE TABLE {TEMP_PREFIX.upper()}BIG (x); INSERT INTO {TEMP_PREFIX.upper()}BIG VALUES (1)",
+        ["--exclude", f"{TEMP_PREFIX.upper()}BIG"],
+        (repr(f"{TEMP_PREFIX.upper()}BIG"), *REFUSED_FOR_ITS_NAME),
+    ),
+    # A view or an index holding the name is refused by its name.
+    "view": (
         f"CREATE VIEW {TEMP_PREFIX}big AS SELECT 1 AS x",
+        ["--exclude", f"{TEMP_PREFIX}big"],
+        (f"{TEMP_PREFIX}big",),
+    ),
+    "index": (
         f"CREATE INDEX {TEMP_PREFIX}big ON filler (body)",
-    ],
-    ids=["view", "index"],
-)
-def test_a_view_or_index_holding_the_temporary_name_is_refused_by_its_name(
-    tmp_path: Path, goldens: dict[str, Path], ddl: str
+        ["--exclude", f"{TEMP_PREFIX}big"],
+        (f"{TEMP_PREFIX}big",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TEMPORARY_NAME_CASES.values()), ids=list(TEMPORARY_NAME_CASES))
+def test_an_object_holding_the_temporary_name_is_refused(
+    tmp_path: Path, goldens: dict[str, Path], case: tuple[str, list[str], tuple[str, ...]]
 ) -> None:
-    models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
-    conn = sqlite3.connect(db)
-    conn.execute(ddl)
-    conn.commit()
-    conn.close()
-    before = state(db), db.read_bytes()
-    line = one_sentence(run_cli("sync", models.spec, str(db), "--exclude", f"{TEMP_PREFIX}big"))
-    assert (state(db), db.read_bytes()) == before
-    assert side_files(db) == []
-    assert f"{TEMP_PREFIX}big" in line, line
+    ddl, flags, needles = case
+    line = refused_after(tmp_path, goldens["delete"], ddl, *flags)
+    for needle in needles:
+        assert needle in line, line
 
 
 VERSION_TABLE_CASES = {
@@ -440,19 +388,11 @@ def test_a_version_or_history_table_of_the_wrong_shape_is_refused(
     tmp_path: Path, goldens: dict[str, Path], case: tuple[str, tuple[str, ...]]
 ) -> None:
     script, needles = case
-    models = write_both(tmp_path)
-    db = copy_of(goldens["delete"], tmp_path / "app.db")
-    conn = sqlite3.connect(db)
-    conn.executescript(script)
-    conn.close()
-    before = state(db), db.read_bytes()
-    line = one_sentence(run_cli("sync", models.spec, str(db)))
+    line = refused_after(tmp_path, goldens["delete"], script)
     for needle in needles:
         assert needle in line, line
     assert "nothing was changed" in line
     assert TEMP_PREFIX not in line
-    assert (state(db), db.read_bytes()) == before
-    assert side_files(db) == []
 
 
 # --- files and directories that cannot be written ----------------------------------------------

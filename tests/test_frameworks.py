@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, rows, side_files
+from conftest import ROOT, history, rows, side_files, version_row
 
 import rebuilder
 
@@ -77,14 +77,6 @@ def flask_v2_source() -> str:
     source = (EXAMPLES / "flask_app.py").read_text()
     assert source.count(FLASK_ANCHOR) == 1, "the Flask example no longer has the line v2 extends"
     return source.replace(FLASK_ANCHOR, FLASK_ANCHOR + FLASK_V2_LINE)
-
-
-def version_row(db: Path) -> list[tuple[object, ...]]:
-    return rows(db, "SELECT version_num FROM rebuilder_version")
-
-
-def history(db: Path) -> list[tuple[object, ...]]:
-    return rows(db, "SELECT version_num, steps FROM rebuilder_history ORDER BY id")
 
 
 # --- Flask + Flask-SQLAlchemy -------------------------------------------------

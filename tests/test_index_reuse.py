@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import rows
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, func
 
 import rebuilder
@@ -38,18 +39,17 @@ def models(score_type: type, *, alias: bool = True) -> MetaData:
 
 
 def roots(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db)
-    try:
-        return dict(conn.execute("SELECT name, rootpage FROM sqlite_schema WHERE type = 'index'"))
-    finally:
-        conn.close()
+    return {
+        str(n): int(str(r))
+        for n, r in rows(db, "SELECT name, rootpage FROM sqlite_schema WHERE type = 'index'")
+    }
 
 
 def fill(db: Path, alias: bool = True) -> None:
     conn = sqlite3.connect(db)
     key = "id" if alias else "code"
-    rows = [(i if alias else f"k{i}", f"Name{i % 50}", f"e{i}@x", str(i)) for i in range(1, 2001)]
-    conn.executemany(f"INSERT INTO item ({key}, name, email, score) VALUES (?, ?, ?, ?)", rows)
+    values = [(i if alias else f"k{i}", f"Name{i % 50}", f"e{i}@x", str(i)) for i in range(1, 2001)]
+    conn.executemany(f"INSERT INTO item ({key}, name, email, score) VALUES (?, ?, ?, ?)", values)
     conn.execute(f"DELETE FROM item WHERE {key} IN (SELECT {key} FROM item WHERE rowid % 7 = 0)")
     conn.commit()
     conn.close()

@@ -13,7 +13,6 @@ import importlib.util
 import inspect
 import json
 import logging
-import os
 import re
 import sqlite3
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
-from conftest import ROOT, execute, rows, side_files, snapshot
+from conftest import CLI_ENV, ROOT, execute, rows, side_files, snapshot
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, create_engine, event, text
 
 import rebuilder
@@ -131,7 +130,7 @@ def run_python(
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**CLI_ENV, **(env or {})},
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -11,42 +11,26 @@ Allowed changes are checked value by value, with ``typeof``.
 from __future__ import annotations
 
 import shutil
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Result, execute, rows, run_cli, side_files, snapshot, write_models
-from sqlalchemy import MetaData
+from conftest import (
+    Models,
+    Result,
+    columns,
+    execute,
+    frozen,
+    models_file,
+    named_table,
+    one_sentence,
+    rows,
+    run_cli,
+    side_files,
+)
 
 import rebuilder
 from rebuilder.errors import ConstraintViolated, DataLossRefused
-
-PRELUDE = """\
-from sqlalchemy import (
-    CheckConstraint, Column, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint,
-)
-
-metadata = MetaData()
-"""
-
-
-@dataclass(frozen=True)
-class Models:
-    """One models file: its CLI spec and the same MetaData loaded in this process."""
-
-    spec: str
-    metadata: MetaData
-
-
-def models(directory: Path, body: str, name: str) -> Models:
-    source = PRELUDE + textwrap.dedent(body)
-    path = write_models(directory, source, name)
-    namespace: dict[str, object] = {}
-    exec(compile(source, str(path), "exec"), namespace)
-    metadata = namespace["metadata"]
-    assert isinstance(metadata, MetaData)
-    return Models(f"{path}:metadata", metadata)
 
 
 def database(directory: Path, v1: Models, *inserts: str, name: str = "app.db") -> Path:
@@ -58,34 +42,9 @@ def database(directory: Path, v1: Models, *inserts: str, name: str = "app.db") -
     return db
 
 
-@dataclass(frozen=True)
-class State:
-    content: dict[str, object]
-    raw: bytes
-    sides: list[str]
-
-
-def state(db: Path) -> State:
-    """Everything a refusal must leave alone: content with storage classes, bytes, side files."""
-    return State(snapshot(db), db.read_bytes(), side_files(db))
-
-
 def sync_cli(m: Models, db: Path, *flags: str) -> Result:
     # stdin is a pipe, never a TTY, so no prompt can be shown.
     return run_cli("sync", m.spec, str(db), *flags, stdin="")
-
-
-def refused_line(result: Result) -> str:
-    """Assert a clean refusal (exit 1, one line, no traceback) and return that line."""
-    assert result.code == 1, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, result.err
-    return lines[0]
-
-
-def columns(db: Path, table: str) -> list[str]:
-    return [r[1] for r in rows(db, f'PRAGMA table_info("{table}")')]
 
 
 def tables(db: Path) -> list[str]:
@@ -101,19 +60,12 @@ def tables(db: Path) -> list[str]:
 
 # --- dropping tables ----------------------------------------------------------
 
-OWNER = """
-Table("owner", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-OWNER_PET = (
-    OWNER
-    + """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-)
+OWNER = named_table("owner")
+OWNER_PET = OWNER + named_table("pet")
 
 
 def test_drop_table_with_rows_is_refused_then_allowed(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, OWNER_PET, "v1.py"), models(tmp_path, OWNER, "v2.py")
+    v1, v2 = models_file(tmp_path, OWNER_PET, "v1.py"), models_file(tmp_path, OWNER, "v2.py")
     db = database(
         tmp_path,
         v1,
@@ -122,14 +74,14 @@ def test_drop_table_with_rows_is_refused_then_allowed(tmp_path: Path) -> None:
     )
     copy = tmp_path / "copy.db"
     shutil.copyfile(db, copy)
-    before = state(db)
+    before = frozen(db)
 
-    line = refused_line(sync_cli(v2, db))
+    line = one_sentence(sync_cli(v2, db))
     assert "drop table pet" in line
     assert "2 row(s)" in line
     assert "(e.g. 7, 9)" in line  # the rows' keys
     assert "--allow-data-loss" in line
-    assert state(db) == before
+    assert frozen(db) == before
 
     with pytest.raises(DataLossRefused) as info:
         rebuilder.sync(v2.metadata, db)
@@ -142,7 +94,7 @@ def test_drop_table_with_rows_is_refused_then_allowed(tmp_path: Path) -> None:
         (7, 9),
     )
     assert "pet" in str(info.value) and "2 row(s)" in str(info.value)
-    assert state(db) == before
+    assert frozen(db) == before
 
     for target, flag in ((db, "--allow-data-loss"), (copy, "--yes")):
         applied = sync_cli(v2, target, flag)
@@ -153,7 +105,7 @@ def test_drop_table_with_rows_is_refused_then_allowed(tmp_path: Path) -> None:
 
 
 def test_drop_empty_table_needs_no_flag(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, OWNER_PET, "v1.py"), models(tmp_path, OWNER, "v2.py")
+    v1, v2 = models_file(tmp_path, OWNER_PET, "v1.py"), models_file(tmp_path, OWNER, "v2.py")
     db = database(tmp_path, v1, "INSERT INTO owner VALUES (1, 'Ann')")
     applied = sync_cli(v2, db)
     assert applied.code == 0, applied.err
@@ -164,35 +116,28 @@ def test_drop_empty_table_needs_no_flag(tmp_path: Path) -> None:
 
 # --- dropping columns ---------------------------------------------------------
 
-PET = """
-Table("pet", metadata, Column("id", Integer, primary_key=True), Column("name", String(50)))
-"""
-PET_NICK = """
-Table(
-    "pet", metadata,
-    Column("id", Integer, primary_key=True), Column("name", String(50)), Column("nick", String(50)),
-)
-"""
+PET = named_table("pet")
+PET_NICK = named_table("pet", 'Column("nick", String(50))')
 
 
 def test_drop_column_with_values_is_refused_then_allowed(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, PET_NICK, "v1.py"), models(tmp_path, PET, "v2.py")
+    v1, v2 = models_file(tmp_path, PET_NICK, "v1.py"), models_file(tmp_path, PET, "v2.py")
     # An empty string is a value too: only NULL is "no data".
     db = database(tmp_path, v1, "INSERT INTO pet VALUES (1, 'Rex', 'rexy'), (2, 'Tom', ''), (3, 'Kit', NULL)")
-    before = state(db)
+    before = frozen(db)
 
-    line = refused_line(sync_cli(v2, db))
+    line = one_sentence(sync_cli(v2, db))
     assert "pet.nick" in line
     assert "2 row(s)" in line
     assert "'rexy'" in line and "''" in line
-    assert state(db) == before
+    assert frozen(db) == before
 
     with pytest.raises(DataLossRefused) as info:
         rebuilder.sync(v2.metadata, db)
     (loss,) = info.value.losses
     assert (loss.table, loss.column, loss.what, loss.count) == ("pet", "nick", "drop column", 2)
     assert sorted(loss.samples) == ["", "rexy"]  # type: ignore[type-var]
-    assert state(db) == before
+    assert frozen(db) == before
 
     applied = sync_cli(v2, db, "--allow-data-loss")
     assert applied.code == 0, applied.err
@@ -205,7 +150,7 @@ def test_drop_column_with_values_is_refused_then_allowed(tmp_path: Path) -> None
 
 
 def test_drop_all_null_column_needs_no_flag(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, PET_NICK, "v1.py"), models(tmp_path, PET, "v2.py")
+    v1, v2 = models_file(tmp_path, PET_NICK, "v1.py"), models_file(tmp_path, PET, "v2.py")
     db = database(tmp_path, v1, "INSERT INTO pet VALUES (1, 'Rex', NULL), (2, '5', NULL)")
     applied = sync_cli(v2, db)
     assert applied.code == 0, applied.err
@@ -218,13 +163,13 @@ def test_drop_all_null_column_needs_no_flag(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["[red]", "[b]x[/b]", "[/bold]"])
 def test_refusal_message_shows_sample_values_verbatim(tmp_path: Path, value: str) -> None:
-    v1, v2 = models(tmp_path, PET_NICK, "v1.py"), models(tmp_path, PET, "v2.py")
+    v1, v2 = models_file(tmp_path, PET_NICK, "v1.py"), models_file(tmp_path, PET, "v2.py")
     db = database(tmp_path, v1)
     execute(db, f"INSERT INTO pet VALUES (1, 'Rex', '{value}')")
-    before = state(db)
+    before = frozen(db)
     result = sync_cli(v2, db)
-    assert state(db) == before
-    line = refused_line(result)
+    assert frozen(db) == before
+    line = one_sentence(result)
     assert "pet.nick" in line and repr(value) in line
 
 
@@ -241,20 +186,20 @@ Table("hobby", metadata, Column("id", Integer, primary_key=True), Column("name",
 def test_string_to_integer_over_non_numbers_is_refused_then_kept_as_sqlite_stores_them(
     tmp_path: Path,
 ) -> None:
-    v1, v2 = models(tmp_path, HOBBY_TEXT, "v1.py"), models(tmp_path, HOBBY_INT, "v2.py")
+    v1, v2 = models_file(tmp_path, HOBBY_TEXT, "v1.py"), models_file(tmp_path, HOBBY_INT, "v2.py")
     db = database(
         tmp_path,
         v1,
         "INSERT INTO hobby VALUES (1, 'chess'), (2, '12'), (3, '-42'), (4, '0012'), "
         "(5, '12.5'), (6, '1e3'), (7, NULL)",
     )
-    before = state(db)
+    before = frozen(db)
 
-    line = refused_line(sync_cli(v2, db))
+    line = one_sentence(sync_cli(v2, db))
     assert "hobby.name" in line
     assert "4 row(s)" in line  # 'chess', '0012', '12.5', '1e3'; not '12', '-42', NULL
     assert "'chess'" in line
-    assert state(db) == before
+    assert frozen(db) == before
 
     with pytest.raises(DataLossRefused) as info:
         rebuilder.sync(v2.metadata, db)
@@ -262,7 +207,7 @@ def test_string_to_integer_over_non_numbers_is_refused_then_kept_as_sqlite_store
     assert (loss.table, loss.column, loss.count) == ("hobby", "name", 4)
     assert loss.what.startswith("change type")
     assert loss.samples == ("chess", "0012", "12.5")  # a few, in row order
-    assert state(db) == before
+    assert frozen(db) == before
 
     # Documented: with data loss allowed, values are stored under the new affinity as-is.
     applied = sync_cli(v2, db, "--allow-data-loss")
@@ -280,20 +225,20 @@ def test_string_to_integer_over_non_numbers_is_refused_then_kept_as_sqlite_store
 
 @pytest.mark.parametrize("bad", ["0012", "12.5", "1e3", "chess", "", "12.0", "9223372036854775808"])
 def test_text_that_does_not_survive_as_integer_is_refused(tmp_path: Path, bad: str) -> None:
-    v1, v2 = models(tmp_path, HOBBY_TEXT, "v1.py"), models(tmp_path, HOBBY_INT, "v2.py")
+    v1, v2 = models_file(tmp_path, HOBBY_TEXT, "v1.py"), models_file(tmp_path, HOBBY_INT, "v2.py")
     db = database(tmp_path, v1)
     execute(db, f"INSERT INTO hobby VALUES (1, '12'), (2, '-42'), (3, '{bad}'), (4, NULL)")
-    before = state(db)
+    before = frozen(db)
     with pytest.raises(DataLossRefused) as info:
         rebuilder.sync(v2.metadata, db)
     (loss,) = info.value.losses
     assert (loss.table, loss.column, loss.count, loss.samples) == ("hobby", "name", 1, (bad,))
     assert "hobby.name" in str(info.value) and repr(bad) in str(info.value)
-    assert state(db) == before
+    assert frozen(db) == before
 
 
 def test_numeric_text_becomes_integer_without_a_flag(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, HOBBY_TEXT, "v1.py"), models(tmp_path, HOBBY_INT, "v2.py")
+    v1, v2 = models_file(tmp_path, HOBBY_TEXT, "v1.py"), models_file(tmp_path, HOBBY_INT, "v2.py")
     db = database(tmp_path, v1, "INSERT INTO hobby VALUES (1, '12'), (2, '-42'), (3, '0'), (4, NULL)")
     applied = sync_cli(v2, db)
     assert applied.code == 0, applied.err
@@ -306,7 +251,7 @@ def test_numeric_text_becomes_integer_without_a_flag(tmp_path: Path) -> None:
 
 
 def test_integer_to_string_keeps_values_as_text(tmp_path: Path) -> None:
-    v1, v2 = models(tmp_path, HOBBY_INT, "v1.py"), models(tmp_path, HOBBY_TEXT, "v2.py")
+    v1, v2 = models_file(tmp_path, HOBBY_INT, "v1.py"), models_file(tmp_path, HOBBY_TEXT, "v2.py")
     db = database(
         tmp_path,
         v1,
@@ -423,16 +368,16 @@ CONSTRAINTS = {
 def test_constraint_over_violating_rows_is_refused_even_with_data_loss_allowed(
     tmp_path: Path, case: ConstraintCase
 ) -> None:
-    v1, v2 = models(tmp_path, case.v1, "v1.py"), models(tmp_path, case.v2, "v2.py")
+    v1, v2 = models_file(tmp_path, case.v1, "v1.py"), models_file(tmp_path, case.v2, "v2.py")
     db = database(tmp_path, v1, *case.inserts)
-    before = state(db)
+    before = frozen(db)
 
-    line = refused_line(sync_cli(v2, db, "--allow-data-loss"))
+    line = one_sentence(sync_cli(v2, db, "--allow-data-loss"))
     assert f"of table {case.table!r}" in line
     assert case.constraint in line
     assert f"{case.count} existing row(s)" in line
     assert "(e.g. " + ", ".join(repr(s) for s in case.samples) + ")" in line
-    assert state(db) == before
+    assert frozen(db) == before
 
     for allow in (False, True):
         with pytest.raises(ConstraintViolated) as info:
@@ -443,7 +388,7 @@ def test_constraint_over_violating_rows_is_refused_even_with_data_loss_allowed(
         assert violation.count == case.count
         assert violation.samples == case.samples
         assert violation.hint
-        assert state(db) == before
+        assert frozen(db) == before
 
 
 EMAIL = """
@@ -459,27 +404,27 @@ Table(
 
 
 def test_unique_with_new_collation_over_duplicates_is_a_constraint_violation(tmp_path: Path) -> None:
-    v1 = models(tmp_path, EMAIL, "v1.py")
-    v2 = models(tmp_path, EMAIL_UNIQUE_NOCASE, "v2.py")
+    v1 = models_file(tmp_path, EMAIL, "v1.py")
+    v2 = models_file(tmp_path, EMAIL_UNIQUE_NOCASE, "v2.py")
     db = database(tmp_path, v1, "INSERT INTO account VALUES (1, 'ann@x'), (2, 'ANN@x'), (3, 'bob@x')")
-    before = state(db)
+    before = frozen(db)
     try:
         with pytest.raises(ConstraintViolated) as info:
             rebuilder.sync(v2.metadata, db, allow_data_loss=True)
     finally:
-        assert state(db) == before
+        assert frozen(db) == before
     (violation,) = info.value.violations
     assert (violation.table, violation.count) == ("account", 1)
     assert "UNIQUE (email)" in violation.constraint
 
 
 def test_not_null_with_a_server_default_over_nulls_is_refused_and_a_fill_is_the_way(tmp_path: Path) -> None:
-    v1 = models(tmp_path, PERSON.format(extra=""), "v1.py")
-    v2 = models(tmp_path, PERSON.format(extra=', nullable=False, server_default="?"'), "v2.py")
+    v1 = models_file(tmp_path, PERSON.format(extra=""), "v1.py")
+    v2 = models_file(tmp_path, PERSON.format(extra=', nullable=False, server_default="?"'), "v2.py")
     db = database(tmp_path, v1, "INSERT INTO person VALUES (1, 'Ann'), (2, NULL)")
-    before = state(db)
+    before = frozen(db)
     with pytest.raises(ConstraintViolated) as info:
-        rebuilder.sync(models(tmp_path, PERSON.format(extra=", nullable=False"), "v3.py").metadata, db)
+        rebuilder.sync(models_file(tmp_path, PERSON.format(extra=", nullable=False"), "v3.py").metadata, db)
     assert "fill" in info.value.violations[0].hint
     # A server default is not consent to rewrite the NULLs: refused the same way, even allowing loss.
     with pytest.raises(ConstraintViolated) as info:
@@ -491,7 +436,7 @@ def test_not_null_with_a_server_default_over_nulls_is_refused_and_a_fill_is_the_
         (2,),
     )
     assert "fill" in violation.hint
-    assert state(db) == before
+    assert frozen(db) == before
     rebuilder.sync(v2.metadata, db, fills={"person.name": "coalesce(name, '?')"})
     assert rows(db, "SELECT id, name, typeof(name) FROM person ORDER BY id") == [
         (1, "Ann", "text"),

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import quote, snapshot
+from conftest import quote, rows, snapshot
 from scenarios import (
     Probe,
     Scenario,
@@ -157,14 +157,6 @@ def run_probe(path: Path, probe: Probe) -> None:
         conn.close()
 
 
-def query(path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
 def assert_create_all_plans_nothing(tmp_path: Path, number: int, version: Version, expected: str) -> None:
     path = tmp_path / f"create_all_v{number}.db"
     engine = create_engine(f"sqlite:///{path}")
@@ -209,8 +201,8 @@ def assert_version(db: Path, number: int, version: Version, tmp_path: Path) -> N
     assert lines(result.steps) == lines(shown.steps)
     assert result.version == shown.version
     assert rebuilder.check(metadata, db, exclude=version.exclude) == []
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
-    assert query(db, "PRAGMA foreign_key_check") == []
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db, "PRAGMA foreign_key_check") == []
 
     converged = snapshot(db)
     again = rebuilder.sync(metadata, db, allow_data_loss=version.allow_data_loss, **flags)
@@ -219,8 +211,8 @@ def assert_version(db: Path, number: int, version: Version, tmp_path: Path) -> N
     assert rebuilder.plan(metadata, db, exclude=version.exclude).up_to_date
 
     assert_kept(before, values(db), version)
-    for sql, rows in version.expect.items():
-        assert query(db, sql) == list(rows), sql
+    for sql, expected in version.expect.items():
+        assert rows(db, sql) == list(expected), sql
     for probe in version.probes:
         run_probe(db, probe)
     assert snapshot(db) == converged, "a probe was not rolled back"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from conftest import execute, rows, run_cli, snapshot, write_models
+from conftest import columns, execute, rows, run_cli, snapshot, write_models
 
 HEADER = """
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
@@ -109,8 +109,7 @@ def test_seed_story(tmp_path: Path) -> None:
     assert snapshot(db) == before
     applied = sync(models, db, "--allow-data-loss")
     assert applied.code == 0, applied.err
-    cols = [r[1] for r in rows(db, "PRAGMA table_info(hobby)")]
-    assert cols == ["id", "name"]
+    assert columns(db, "hobby") == ["id", "name"]
     assert typed(db, "hobby", "name") == [(1, "chess", "text"), (2, "12", "text")]
 
     # 4. hobby.name String(100) -> Integer: refused over 'chess', then applied once numeric
