@@ -7,12 +7,11 @@ them; `rebuilder.planner` turns them into steps.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rebuilder.names import fold
+from rebuilder.names import fold, snake_case
 from rebuilder.schema import Check, Column, ForeignKey, Index, Table, Unique, differing
 
 Constraint = Unique | Check | ForeignKey
@@ -44,11 +43,6 @@ _TABLE_PARTS: tuple[tuple[str, Callable[[Table, Table], str]], ...] = (
 def _parts(parts: Sequence[tuple[str, Callable[[Any, Any], str]]], old: Any, new: Any) -> str:
     changed = differing(old, new)
     return ", ".join(dict.fromkeys(describe(old, new) for name, describe in parts if name in changed))
-
-
-def snake_case(name: str) -> str:
-    """``DropColumn`` -> ``drop_column``: a record's stable kind, from its class name."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class _Kind:
@@ -126,7 +120,7 @@ class AddColumn(_Kind):
     column: Column
 
     def __str__(self) -> str:
-        return f"add column {self.table}.{self.column.name} {self.column.type}".rstrip()
+        return f"add column {self.table}.{self.column.name} {self.column.summary}".rstrip()
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,16 @@ usage errors.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,8 +35,11 @@ from rebuilder import __version__, api
 from rebuilder.connect import connect, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, RebuilderError
 from rebuilder.load import load_models
-from rebuilder.results import CheckResult, Plan
+from rebuilder.results import FORMAT_VERSION, CheckResult, Json, Plan
 from rebuilder.version import read_history, read_version
+
+if TYPE_CHECKING:
+    from rebuilder.steps import Step
 
 # The Click that typer parses with (recent typer carries its own copy): its usage
 # error is the base of typer.BadParameter, and its root error the next one up.
@@ -75,7 +80,6 @@ def _program(
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-T = TypeVar("T")
 
 Models = Annotated[
     str, typer.Argument(metavar="MODELS", help="The models: pkg.module:Base or path/to/models.py:Base.")
@@ -148,24 +152,77 @@ RelaxSecureDelete = Annotated[
         ),
     ),
 ]
+JsonOutput = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help=(
+            "Print one JSON document on stdout and nothing else there (its shape: docs/cli.md, "
+            "JSON output); exit codes are unchanged."
+        ),
+    ),
+]
 Vacuum = Annotated[
     bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
 ]
 
 
-def _run(debug: bool, action: Callable[[], T]) -> T:
-    """Run an action, turning every RebuilderError into one line and an exit code."""
+@dataclass
+class Outcome:
+    """What a command ends with: its exit code and, for ``--json``, its result as plain JSON types."""
+
+    code: int = 0
+    result: Json | None = None
+
+
+@dataclass(frozen=True)
+class JsonReport:
+    """The one JSON document a command prints with ``--json``.
+
+    Attributes:
+        command: The command's name.
+        database: The DATABASE argument as given.
+    """
+
+    command: str
+    database: str
+
+    def emit(self, code: int, result: Json | None = None, error: Json | None = None) -> None:
+        """Write the document to stdout: the shape documented in docs/cli.md."""
+        document = {
+            "format": FORMAT_VERSION,
+            "command": self.command,
+            "database": self.database,
+            "exit_code": code,
+            "result": result,
+            "error": error,
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def _run(debug: bool, action: Callable[[], Outcome], report: JsonReport | None = None) -> None:
+    """Run an action, turning every RebuilderError into one line (or a JSON document) and an exit code."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
     try:
-        return action()
+        outcome = action()
     except RebuilderError as exc:
         if debug:
             err.print_exception()
-        err.print(Text.assemble(("error: ", "bold red"), exc.message(cli=True)))
+        if report is not None:
+            report.emit(exc.exit_code, error=exc.to_dict(cli=True))
+        else:
+            err.print(Text.assemble(("error: ", "bold red"), exc.message(cli=True)))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        err.print("[bold red]interrupted:[/] the sync was rolled back and nothing was changed")
+        message = "the sync was rolled back and nothing was changed"
+        if report is not None:
+            report.emit(130, error={"kind": "interrupted", "exit_code": 130, "message": message, "data": {}})
+        err.print(f"[bold red]interrupted:[/] {message}")
         raise typer.Exit(130) from None
+    if report is not None:
+        report.emit(outcome.code, result=outcome.result)
+    if outcome.code:
+        raise typer.Exit(outcome.code)
 
 
 STYLES = {
@@ -245,7 +302,7 @@ def _size_text(size: int) -> str:
     return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
 
 
-def _vacuum(path: Path) -> None:
+def _vacuum(path: Path, say: Console) -> None:
     """VACUUM the file, and say how much it gave back, whether or not the sync changed anything."""
     before = path.stat().st_size
     try:
@@ -257,20 +314,20 @@ def _vacuum(path: Path) -> None:
     except (sqlite3.Error, RebuilderError) as exc:
         err.print(Text.assemble(("warning: ", "yellow"), f"the sync is applied, but VACUUM failed: {exc}"))
         return
-    out.print(f"vacuumed {path}: {_size_text(before)} to {_size_text(path.stat().st_size)}", markup=False)
+    say.print(f"vacuumed {path}: {_size_text(before)} to {_size_text(path.stat().st_size)}", markup=False)
 
 
-def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
+def _report_growth(database: str, before: int | None, vacuum: bool, say: Console) -> None:
     target = resolve(database)
     if target.path is None:
         return
     if vacuum:
-        _vacuum(target.path)
+        _vacuum(target.path, say)
     after = target.path.stat().st_size
     grown = after - (before or 0)
     if before is not None and grown > 1_000_000:
         hint = "" if vacuum else "; run again with --vacuum, or VACUUM, to give it back"
-        out.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
+        say.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
 
 
 @app.command(cls=_Command)
@@ -289,11 +346,12 @@ def sync(
     no_progress: NoProgress = False,
     relax_secure_delete: RelaxSecureDelete = False,
     vacuum: Vacuum = False,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
-    """Apply the models to the database in one transaction."""
+    """Apply the models to the database in one transaction (creating the file if missing)."""
 
-    def action() -> None:
+    def action() -> Outcome:
         metadatas = load_models(models)
         kwargs: dict[str, Any] = dict(
             renames=rename,
@@ -303,19 +361,12 @@ def sync(
             version_table=version_table,
             timeout=timeout,
         )
-        allow, expect = allow_data_loss or yes, None
         if dry_run:
-            _print_lines(api.plan(metadatas, database, **kwargs))
-            return
-        if not allow and sys.stdin.isatty():
             shown = api.plan(metadatas, database, **kwargs)
-            if shown.losses and not shown.violations:
-                _print_lines(shown)
-                if not typer.confirm("These steps destroy data. Apply them?", default=False):
-                    raise DataLossRefused(shown.losses, shown.hints)
-                allow, expect = True, shown.steps
+            return Outcome(result=shown.to_dict()) if as_json else _shown(shown)
+        allow, expect = _consent(metadatas, database, allow_data_loss or yes, as_json, kwargs)
         size = _file_size(database)
-        with CopyProgress(enabled=err.is_terminal and not no_progress) as bar:
+        with CopyProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar:
             result = api.sync(
                 metadatas,
                 database,
@@ -326,12 +377,39 @@ def sync(
                 on_wait=_say_waiting if err.is_terminal else None,
                 **kwargs,
             )
-        for step in result.steps:
-            out.print(Text.assemble(("applied ", "green"), str(step)))
-        out.print(str(result), markup=False)
-        _report_growth(database, size, vacuum)
+        if not as_json:
+            for step in result.steps:
+                out.print(Text.assemble(("applied ", "green"), str(step)))
+            out.print(str(result), markup=False)
+        _report_growth(database, size, vacuum, err if as_json else out)
+        return Outcome(result=result.to_dict())
 
-    _run(debug, action)
+    _run(debug, action, JsonReport("sync", database) if as_json else None)
+
+
+def _shown(shown: Plan | CheckResult) -> Outcome:
+    """Print a plan or a check's differences for people."""
+    _print_lines(shown)
+    return Outcome()
+
+
+def _consent(
+    metadatas: object, database: str, allow: bool, as_json: bool, kwargs: dict[str, Any]
+) -> tuple[bool, tuple[Step, ...] | None]:
+    """At a terminal, show a data-destroying plan and ask; return the consent and the plan it was given for.
+
+    Raises:
+        DataLossRefused: If the answer is no.
+    """
+    if allow or as_json or not sys.stdin.isatty():
+        return allow, None
+    shown = api.plan(metadatas, database, **kwargs)
+    if not shown.losses or shown.violations:
+        return False, None
+    _print_lines(shown)
+    if not typer.confirm("These steps destroy data. Apply them?", default=False):
+        raise DataLossRefused(shown.losses, shown.hints)
+    return True, shown.steps
 
 
 @app.command(cls=_Command)
@@ -339,7 +417,7 @@ def plan(
     models: Models,
     database: ExistingDatabase,
     sql: Annotated[
-        bool, typer.Option("--sql", help="Print the exact SQL statements sync would run.")
+        bool, typer.Option("--sql", help="Print the SQL statements sync would run, for review.")
     ] = False,
     rename: Renames = None,
     rename_table: TableRenames = None,
@@ -347,11 +425,12 @@ def plan(
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Show what sync would do, step by step; change nothing."""
 
-    def action() -> None:
+    def action() -> Outcome:
         shown = api.plan(
             load_models(models),
             database,
@@ -363,13 +442,15 @@ def plan(
             timeout=timeout,
         )
         _note_missing(database)
+        if as_json:
+            return Outcome(result=shown.to_dict())
         if sql:
             # Written as is: rich would expand the DDL's tabs.
-            sys.stdout.write("".join(statement.rstrip() + ";\n" for statement in shown.sql))
-        else:
-            _print_lines(shown)
+            sys.stdout.write(shown.script(database))
+            return Outcome()
+        return _shown(shown)
 
-    _run(debug, action)
+    _run(debug, action, JsonReport("plan", database) if as_json else None)
 
 
 @app.command(cls=_Command)
@@ -379,20 +460,21 @@ def check(
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Exit 0 if the database matches the models, else 1 with the differences listed."""
 
-    def action() -> int:
+    def action() -> Outcome:
         found = api.check(
             load_models(models), database, exclude=exclude or (), version_table=version_table, timeout=timeout
         )
         _note_missing(database)
-        _print_lines(found)
-        return 0 if found.in_sync else 1
+        if not as_json:
+            _print_lines(found)
+        return Outcome(0 if found.in_sync else 1, found.to_dict())
 
-    code = _run(debug, action)
-    raise typer.Exit(code)
+    _run(debug, action, JsonReport("check", database) if as_json else None)
 
 
 @contextmanager
@@ -420,34 +502,40 @@ def _existing(database: str) -> Iterator[sqlite3.Connection | None]:
 def current(
     database: ExistingDatabase,
     version_table: VersionTable = "rebuilder_version",
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Print the stored version, or nothing when there is none."""
 
-    def action() -> None:
+    def action() -> Outcome:
         with _existing(database) as conn:
             version = read_version(conn, version_table) if conn is not None else None
-        if version:
+        if version and not as_json:
             out.print(version, markup=False)
+        return Outcome(result={"version": version})
 
-    _run(debug, action)
+    _run(debug, action, JsonReport("current", database) if as_json else None)
 
 
 @app.command(cls=_Command)
 def history(
     database: ExistingDatabase,
     version_table: VersionTable = "rebuilder_version",
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """List the syncs applied, newest first, each with its version and time."""
 
-    def action() -> None:
+    def action() -> Outcome:
         with _existing(database) as conn:
             rows = read_history(conn, version_table) if conn is not None else []
-        for version, applied_at, steps, summary in rows:
-            out.print(f"{version}  {applied_at}  {steps} step(s)  {summary}", markup=False)
+        if not as_json:
+            for version, applied_at, steps, summary in rows:
+                out.print(f"{version}  {applied_at}  {steps} step(s)  {summary}", markup=False)
+        keys = ("version", "applied_at", "steps", "summary")
+        return Outcome(result={"history": [dict(zip(keys, row, strict=True)) for row in rows]})
 
-    _run(debug, action)
+    _run(debug, action, JsonReport("history", database) if as_json else None)
 
 
 def main() -> None:

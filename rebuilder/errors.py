@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
-from rebuilder.results import Loss, RenameHint, Violation
+from rebuilder.names import snake_case
+from rebuilder.results import Loss, RenameHint, Violation, plain
 
 OPTIONS: Mapping[str, tuple[str, str]] = {
     "allow_data_loss": ("re-run with --allow-data-loss (or --yes)", "pass allow_data_loss=True"),
@@ -69,6 +70,18 @@ class RebuilderError(Exception):
         if not self.template:
             return self.text
         return self.template.format(**self.values(cli), opt=_Words(cli))
+
+    def to_dict(self, cli: bool = False) -> dict[str, object]:
+        """The error as plain JSON types.
+
+        Its stable kind (the class name in snake case: ``data_loss_refused``),
+        exit code, message, and under ``data`` the fields it carries.
+        """
+        data: dict[str, object] = {}
+        if is_dataclass(self):
+            data = {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+        kind = snake_case(type(self).__name__)
+        return {"kind": kind, "exit_code": self.exit_code, "message": self.message(cli), "data": data}
 
     def __str__(self) -> str:
         return self.message()

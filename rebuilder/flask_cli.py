@@ -44,6 +44,19 @@ RENAME = click.option(
 RENAME_TABLE = click.option(
     "--rename-table", "rename_table", metavar="OLD=NEW", multiple=True, help="Rename a table (repeatable)."
 )
+FILL = click.option(
+    "--fill",
+    "fill",
+    metavar="TABLE.COLUMN=EXPR",
+    multiple=True,
+    help="Give existing rows a value for a column in this sync: an SQL expression (repeatable).",
+)
+JSON = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON document on stdout and nothing else there; exit codes are unchanged.",
+)
 EXCLUDE = click.option(
     "--exclude",
     "exclude",
@@ -117,6 +130,11 @@ def _call(name: str, models: bool, bind: str | None, **options: Any) -> None:
         click.get_current_context().exit(done.exit_code)
 
 
+def _lists(options: dict[str, Any]) -> dict[str, Any]:
+    """Click's tuples for repeatable options as the lists the program's commands take."""
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in options.items()}
+
+
 @group.command("sync")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Show what would be done; change nothing.")
 @click.option("--yes", "-y", "yes", is_flag=True, help="Answer yes to the data-loss prompt.")
@@ -126,7 +144,7 @@ def _call(name: str, models: bool, bind: str | None, **options: Any) -> None:
     is_flag=True,
     help="Apply steps that destroy stored values (dropping tables or columns with values, lossy types).",
 )
-@_options(RENAME, RENAME_TABLE, EXCLUDE, VERSION_TABLE, TIMEOUT)
+@_options(RENAME, RENAME_TABLE, FILL, EXCLUDE, VERSION_TABLE, TIMEOUT)
 @click.option("--no-progress", "no_progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--relax-secure-delete",
@@ -135,36 +153,36 @@ def _call(name: str, models: bool, bind: str | None, **options: Any) -> None:
     help="Faster rebuilds: old rows' bytes stay in free pages until reused or VACUUMed.",
 )
 @click.option("--vacuum", "vacuum", is_flag=True, help="VACUUM afterwards, giving back free space.")
-@_options(BIND, DEBUG)
-def sync(bind: str | None, rename: tuple[str, ...], rename_table: tuple[str, ...], **options: Any) -> None:
+@_options(JSON, BIND, DEBUG)
+def sync(bind: str | None, **options: Any) -> None:
     """Apply the app's models to its database in one transaction."""
-    _call("sync", True, bind, rename=list(rename), rename_table=list(rename_table), **options)
+    _call("sync", True, bind, **_lists(options))
 
 
 @group.command("plan")
 @click.option("--sql", "sql", is_flag=True, help="Print the exact SQL statements sync would run.")
-@_options(RENAME, RENAME_TABLE, EXCLUDE, VERSION_TABLE, TIMEOUT, BIND, DEBUG)
-def plan(bind: str | None, rename: tuple[str, ...], rename_table: tuple[str, ...], **options: Any) -> None:
+@_options(RENAME, RENAME_TABLE, FILL, EXCLUDE, VERSION_TABLE, TIMEOUT, JSON, BIND, DEBUG)
+def plan(bind: str | None, **options: Any) -> None:
     """Show what sync would do, step by step; change nothing."""
-    _call("plan", True, bind, rename=list(rename), rename_table=list(rename_table), **options)
+    _call("plan", True, bind, **_lists(options))
 
 
 @group.command("check")
-@_options(EXCLUDE, VERSION_TABLE, TIMEOUT, BIND, DEBUG)
-def check(bind: str | None, exclude: tuple[str, ...], **options: Any) -> None:
+@_options(EXCLUDE, VERSION_TABLE, TIMEOUT, JSON, BIND, DEBUG)
+def check(bind: str | None, **options: Any) -> None:
     """Exit 0 if the database matches the models, else 1 with the differences listed."""
-    _call("check", True, bind, exclude=list(exclude), **options)
+    _call("check", True, bind, **_lists(options))
 
 
 @group.command("current")
-@_options(VERSION_TABLE, BIND, DEBUG)
+@_options(VERSION_TABLE, JSON, BIND, DEBUG)
 def current(bind: str | None, **options: Any) -> None:
     """Print the stored version, or nothing when there is none."""
     _call("current", False, bind, **options)
 
 
 @group.command("history")
-@_options(VERSION_TABLE, BIND, DEBUG)
+@_options(VERSION_TABLE, JSON, BIND, DEBUG)
 def history(bind: str | None, **options: Any) -> None:
     """List the syncs applied, newest first, each with its version and time."""
     _call("history", False, bind, **options)

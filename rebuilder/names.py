@@ -6,6 +6,7 @@ A light module with no dependencies, so the start-up path can use it.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -84,3 +85,8 @@ def is_internal(name: str, version_table: str) -> bool:
 def excluded(name: str, patterns: Iterable[str]) -> bool:
     """Whether a name matches one of the user's ``--exclude`` glob patterns."""
     return any(fnmatch.fnmatchcase(fold(name), fold(p)) for p in patterns)
+
+
+def snake_case(name: str) -> str:
+    """``DropColumn`` -> ``drop_column``: a record's stable kind, from its class name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -29,13 +29,14 @@ def samples_text(samples: Sequence[object]) -> str:
     return ", ".join(shown)
 
 
-def _plain(value: object) -> object:
-    """A sample value as JSON can hold it (bytes as hex, tuples as lists)."""
+def plain(value: object) -> object:
+    """A value as JSON can hold it: bytes as hex, tuples as lists, records by their ``to_dict()``."""
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else value
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Loss:
             "column": self.column,
             "what": self.what,
             "count": self.count,
-            "samples": [_plain(s) for s in self.samples],
+            "samples": [plain(s) for s in self.samples],
             "message": str(self),
         }
 
@@ -103,7 +104,7 @@ class Violation:
             "table": self.table,
             "constraint": self.constraint,
             "count": self.count,
-            "samples": [_plain(s) for s in self.samples],
+            "samples": [plain(s) for s in self.samples],
             "hint": self.hint,
             "message": str(self),
         }
@@ -200,13 +201,30 @@ class Plan:
     def lines(self, cli: bool = False) -> list[Line]:
         """The plan as text, one line per step and finding (hints worded for the command line or not)."""
         if not self.steps:
-            text = "nothing to do" if self.up_to_date else "no schema change; record the version"
-            return [("note", text)]
+            return [("note", self.nothing_to_do())]
         found: list[Line] = [("destructive" if s.destructive else "step", str(s)) for s in self.steps]
         found += [("hint", h.text(cli)) for h in self.hints]
         found += [("loss", str(loss)) for loss in self.losses]
         found += [("refused", str(v)) for v in self.violations]
         return found
+
+    def nothing_to_do(self) -> str:
+        """How a plan without steps reads, the same way sync says it."""
+        if self.up_to_date:
+            return f"nothing to do; version {self.version}"
+        return f"no schema change; sync records version {self.version}"
+
+    def script(self, database: str) -> str:
+        """The statements of `sql` as a commented script for review, saying what is not portable."""
+        from rebuilder.render import BumpSchemaCookie, render_all
+
+        ops = render_all(self.steps)
+        if not ops:
+            return f"-- {self.nothing_to_do()}\n"
+        head = SCRIPT_HEADER.format(database=database, count=len(ops))
+        if any(isinstance(op, BumpSchemaCookie) for op in ops):
+            head += SCHEMA_EDIT_NOTE
+        return head + "".join(op.sql.rstrip() + ";\n" for op in ops)
 
     def __str__(self) -> str:
         return "\n".join(_mark(kind) + text for kind, text in self.lines())
@@ -225,6 +243,17 @@ class Plan:
             "hints": [h.to_dict() for h in self.hints],
         }
 
+
+SCRIPT_HEADER = """\
+-- The {count} statement(s) `rebuilder sync` would run on {database}, in order, for review.
+-- Sync runs them inside one transaction with its own connection settings, checks integrity
+-- and foreign keys before COMMIT, and records the version: this is not a script to paste
+-- into another tool.
+"""
+SCHEMA_EDIT_NOTE = """\
+-- The statements between PRAGMA writable_schema = ON and OFF edit sqlite_schema directly,
+-- and <current schema_version + 1> stands for a value sync reads when it runs.
+"""
 
 _MARKS = {
     "step": "- ",
@@ -290,6 +319,8 @@ class SyncResult:
     def __str__(self) -> str:
         if not self.changed and not self.dry_run:
             return f"nothing to do; version {self.version}"
+        if not self.steps and not self.dry_run:
+            return f"no schema change; recorded version {self.version}"
         verb = "would apply" if self.dry_run else "applied"
         return f"{verb} {len(self.steps)} step(s); version {self.version}"
 

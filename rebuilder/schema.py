@@ -87,6 +87,16 @@ class Column:
         """SQLite's affinity for the declared type."""
         return affinity(self.type)
 
+    @property
+    def summary(self) -> str:
+        """The definition in short, for plans: ``INTEGER NOT NULL DEFAULT 1``."""
+        parts = [self.type, "NOT NULL" if self.notnull else ""]
+        parts.append(f"DEFAULT {self.default}" if self.default is not None else "")
+        parts.append(f"COLLATE {self.collate}" if self.collate else "")
+        if self.generated is not None:
+            parts.append(f"AS ({self.generated}) {'STORED' if self.stored else 'VIRTUAL'}")
+        return " ".join(part for part in parts if part)
+
 
 @dataclass(frozen=True)
 class ForeignKey:

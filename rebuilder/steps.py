@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rebuilder.changes import snake_case
-from rebuilder.names import quote
+from rebuilder.names import quote, snake_case
 from rebuilder.schema import Column, Dependent, Index, Table
 
 COPY = "copy"
@@ -152,7 +151,7 @@ class AddColumnStep(Step):
     column: Column
 
     def __str__(self) -> str:
-        return f"add column {self.table}.{self.column.name} {self.column.type}".rstrip()
+        return f"add column {self.table}.{self.column.name} {self.column.summary}".rstrip()
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def test_sync_then_check_and_plan_in_sync_exit_0(tmp_path: Path, pets: Path) -> 
     assert (checked.code, checked.out, checked.err) == (0, "in sync\n", "")
 
     planned = invoke("plan", models.spec, str(pets))
-    assert (planned.code, planned.out, planned.err) == (0, "nothing to do\n", "")
+    assert (planned.code, planned.out, planned.err) == (0, f"nothing to do; version {version}\n", "")
 
     again = invoke("sync", models.spec, str(pets))
     assert (again.code, again.out, again.err) == (0, f"nothing to do; version {version}\n", "")

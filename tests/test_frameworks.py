@@ -117,7 +117,7 @@ def test_flask_models_evolve_v1_to_v2_through_the_factory(flask_app: ModuleType,
         v2 = v2_module.create_app(db)
         result = v2.extensions["rebuilder"]
         assert result.changed and result.previous == v1.extensions["rebuilder"].version
-        assert [str(s) for s in result.steps] == ["add column note.done BOOLEAN"]
+        assert [str(s) for s in result.steps] == ["add column note.done BOOLEAN NOT NULL DEFAULT 0"]
 
         client = v2.test_client()
         assert client.post("/notes", json={"text": "written by v2", "done": True}).status_code == 201

@@ -511,7 +511,7 @@ def test_results_are_printable_and_immutable(db: Path) -> None:
     shown = rebuilder.plan(models(2), db)
     assert str(shown).splitlines() == [
         "- rebuild table city: drop UNIQUE (code) on city",
-        "- add column friend.nickname VARCHAR(50)",
+        "- add column friend.nickname VARCHAR(50) NOT NULL DEFAULT ''",
     ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         shown.steps = ()  # type: ignore[misc]
@@ -557,7 +557,7 @@ def test_dry_run_writes_nothing(db: Path, tmp_path: Path) -> None:
     assert result.dry_run and not result.changed
     assert [str(s) for s in result.steps] == [
         "rebuild table city: drop UNIQUE (code) on city",
-        "add column friend.nickname VARCHAR(50)",
+        "add column friend.nickname VARCHAR(50) NOT NULL DEFAULT ''",
     ]
     assert str(result) == f"would apply 2 step(s); version {result.version}"
     assert db.read_bytes() == before and side_files(db) == []

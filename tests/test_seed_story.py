@@ -91,7 +91,7 @@ def test_seed_story(tmp_path: Path) -> None:
     # 2. add hobby.address with server_default=''
     write_models(tmp_path, V2, "model.py")
     plan = run_cli("plan", f"{models}:Base", str(db))
-    assert plan.out.strip() == "- add column hobby.address VARCHAR(100)"
+    assert plan.out.strip() == "- add column hobby.address VARCHAR(100) DEFAULT ''"
     assert sync(models, db).code == 0
     assert rows(db, "SELECT id, address, typeof(address) FROM hobby ORDER BY id") == [
         (1, "", "text"),

@@ -120,7 +120,7 @@ BLOG = Scenario(
             BLOG_V2,
             plan=(
                 "create table comments",
-                "add column posts.published BOOLEAN",
+                "add column posts.published BOOLEAN NOT NULL DEFAULT 0",
                 "create index ix_comments_post_id on comments",
                 "create index ix_posts_user_id on posts",
             ),
@@ -325,7 +325,7 @@ SHOP = Scenario(
             SHOP_V2,
             plan=(
                 "rename table customers -> clients",
-                "add column orders.status VARCHAR(20)",
+                "add column orders.status VARCHAR(20) NOT NULL DEFAULT 'new'",
                 "rebuild table products: alter column products.price: type VARCHAR(20) -> INTEGER",
             ),
             data=(
@@ -386,7 +386,7 @@ SHOP = Scenario(
             plan=(
                 "rename column orders.placed -> placed_at",
                 "create table reviews",
-                "add column clients.vip BOOLEAN",
+                "add column clients.vip BOOLEAN NOT NULL DEFAULT 0",
                 "create unique index ux_clients_email on clients",
             ),
             data=(
@@ -531,7 +531,7 @@ TRACKER = Scenario(
             plan=(
                 "rename column tasks.title -> summary",
                 "drop table labels",
-                "add column projects.archived BOOLEAN",
+                "add column projects.archived BOOLEAN NOT NULL DEFAULT 0",
                 "edit table tasks in place: drop FOREIGN KEY (project_id) REFERENCES projects (id) on tasks; "
                 "add FOREIGN KEY (project_id) REFERENCES projects (id) ON DELETE CASCADE on tasks",
             ),

@@ -42,7 +42,7 @@ SCENARIOS: list[Scenario] = [
         "column-add-native",
         items(),
         items("color = Column(String(20), server_default='red')"),
-        ["add column items.color VARCHAR(20)"],
+        ["add column items.color VARCHAR(20) DEFAULT 'red'"],
         data=ROWS,
         expect={
             "SELECT id, color, typeof(color) FROM items ORDER BY id": tuple(
@@ -60,7 +60,7 @@ SCENARIOS: list[Scenario] = [
         "column-add-native-not-null-constant-default",
         items(),
         items("stock = Column(Integer, nullable=False, server_default='0')"),
-        ["add column items.stock INTEGER"],
+        ["add column items.stock INTEGER NOT NULL DEFAULT 0"],
         data=ROWS,
         expect={
             "SELECT id, stock, typeof(stock) FROM items ORDER BY id": tuple(
@@ -100,7 +100,7 @@ SCENARIOS: list[Scenario] = [
         "column-add-rebuild-not-null-non-constant-default",
         items(),
         items("created = Column(DateTime, nullable=False, server_default=func.current_timestamp())"),
-        ["rebuild table items: add column items.created DATETIME"],
+        ["rebuild table items: add column items.created DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP"],
         data=ROWS,
         expect={
             "SELECT id, typeof(created), created GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] "
@@ -114,7 +114,7 @@ SCENARIOS: list[Scenario] = [
         "column-add-expression-default",
         items(),
         items("seen = Column(String(30), server_default=func.datetime('now'))"),
-        ["rebuild table items: add column items.seen VARCHAR(30)"],
+        ["rebuild table items: add column items.seen VARCHAR(30) DEFAULT DATETIME('now')"],
         data=ROWS,
         expect={
             "SELECT id, typeof(seen), seen GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] *' "
@@ -129,7 +129,7 @@ SCENARIOS: list[Scenario] = [
             "server_default='new')"
         ),
         [
-            "rebuild table items: add column items.status VARCHAR(10); "
+            "rebuild table items: add column items.status VARCHAR(10) NOT NULL DEFAULT 'new'; "
             "add CHECK (status IN ('new', 'done')) on items"
         ],
         data=ROWS,

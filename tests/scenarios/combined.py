@@ -115,7 +115,8 @@ SCENARIOS: list[Scenario] = [
         MANY_AFTER,
         [
             "rename column items.title -> name",
-            "rebuild table items: drop column items.note; add column items.color VARCHAR(10); "
+            "rebuild table items: drop column items.note; "
+            "add column items.color VARCHAR(10) DEFAULT 'red'; "
             "alter column items.name: NOT NULL; alter column items.code: type VARCHAR(10) -> INTEGER; "
             "alter column items.qty: NOT NULL, default (none) -> 0; "
             "alter column items.flag: default 1 -> (none); add UNIQUE (name) on items; "
@@ -156,7 +157,7 @@ SCENARIOS: list[Scenario] = [
         "native-drop-and-add-same-table",
         items("note = Column(Text)"),
         items("color = Column(String(10), server_default='red')"),
-        ["drop column items.note", "add column items.color VARCHAR(10)"],
+        ["drop column items.note", "add column items.color VARCHAR(10) DEFAULT 'red'"],
         data=ROWS,
         expect={"SELECT id, color FROM items ORDER BY id": tuple((i, "red") for i in range(1, 5))},
     ),
@@ -167,7 +168,10 @@ SCENARIOS: list[Scenario] = [
             "color = Column(String(10), server_default='red')",
             "__table_args__ = (CheckConstraint('length(name) > 0'),)",
         ),
-        ["rebuild table items: add column items.color VARCHAR(10); add CHECK (length(name) > 0) on items"],
+        [
+            "rebuild table items: add column items.color VARCHAR(10) DEFAULT 'red'; "
+            "add CHECK (length(name) > 0) on items"
+        ],
         data=ROWS,
         expect={"SELECT id, color FROM items ORDER BY id": tuple((i, "red") for i in range(1, 5))},
         probes=(rejects("INSERT INTO items (id, name) VALUES (9, '')"),),

@@ -159,7 +159,10 @@ SCENARIOS: list[Scenario] = [
         "fill-a-new-not-null-column-without-default",
         USERS.format(extra=""),
         USERS.format(extra="login = Column(String(100), nullable=False, info={'fill': 'lower(email)'})"),
-        ["rebuild table users: add column users.login VARCHAR(100); fill users.login with lower(email)"],
+        [
+            "rebuild table users: add column users.login VARCHAR(100) NOT NULL; "
+            "fill users.login with lower(email)"
+        ],
         data=("INSERT INTO users (id, email) VALUES (1, 'Ada@X.org'), (2, 'alan@y.org')",),
         expect={
             "SELECT id, login, typeof(login) FROM users ORDER BY id": (
