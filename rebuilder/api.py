@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
     from rebuilder.apply import Reporters
-    from rebuilder.execute import Progress, RowProgress
+    from rebuilder.execute import PhaseProgress, Progress, RowProgress
     from rebuilder.planner import Procedure
     from rebuilder.schema import Schema
     from rebuilder.steps import Step
@@ -269,6 +269,7 @@ def sync(
     relax_secure_delete: bool = False,
     expect: tuple[Step, ...] | None = None,
     on_wait: LockWait | None = None,
+    on_phase: PhaseProgress | None = None,
 ) -> SyncResult:
     """Make the database match the models, in one transaction.
 
@@ -291,9 +292,10 @@ def sync(
         version_table: The version table's name.
         timeout: Seconds to wait for another writer's lock.
         progress: Called as ``progress(step, number, total)`` before each step.
-        row_progress: Called as ``row_progress(table, copied, total)`` while a
-            table of more than 100,000 rows is copied (the copy then runs in
-            rowid ranges inside the same transaction).
+        row_progress: Called as ``row_progress(table, copied, total)`` about
+            ten times a second while a table of more than 20,000 rows is
+            copied (the copy then runs in rowid ranges inside the same
+            transaction).
         relax_secure_delete: Let SQLite free the old table's pages without
             overwriting them (``PRAGMA secure_delete=OFF`` for this sync only):
             rebuilds get faster, but the dropped rows' old contents stay in
@@ -301,6 +303,9 @@ def sync(
         expect: Steps the caller confirmed; refuse if the plan differs.
         on_wait: Called as ``on_wait(database, timeout)`` once, when another
             connection holds the write lock and the sync starts waiting for it.
+        on_phase: Called as ``on_phase(text)`` when another long part of the
+            sync begins: ``checking existing rows``, ``indexing TABLE``,
+            ``checking the result``.
 
     Returns:
         The steps applied and the new version.
@@ -324,7 +329,7 @@ def sync(
         from rebuilder.errors import SchemaEditsForbidden
 
         job = _Job(metadatas, version, options, allow_data_loss, expect, relax_secure_delete, on_wait)
-        report = Reporters(progress, row_progress)
+        report = Reporters(progress, row_progress, on_phase)
         try:
             result = _apply_once(conn, label, job, report, schema_edits=True)
         except SchemaEditsForbidden:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from rebuilder.errors import ConstraintViolated, DataLossRefused
 from rebuilder.execute import (
+    PhaseProgress,
     Progress,
     RowProgress,
     check_temp_names,
@@ -30,10 +31,18 @@ class Reporters:
     Attributes:
         steps: Called as ``steps(step, number, total)`` before each step.
         rows: Called as ``rows(table, copied, total)`` during large copies.
+        phase: Called as ``phase(text)`` when another long part begins:
+            ``checking existing rows``, ``indexing TABLE``, ``checking the result``.
     """
 
     steps: Progress | None = None
     rows: RowProgress | None = None
+    phase: PhaseProgress | None = None
+
+    def begin(self, text: str) -> None:
+        """Report that a phase begins, if anyone listens."""
+        if self.phase is not None:
+            self.phase(text)
 
 
 def apply_plan(
@@ -54,6 +63,8 @@ def apply_plan(
     """
     # With data loss allowed, loss guards would only be counted, never acted on.
     wanted = [g for g in procedure.guards if not (allow_data_loss and g.kind == LOSS)]
+    if wanted:
+        report.begin("checking existing rows")
     check_fills(conn, procedure.steps)
     found = evaluate(conn, wanted)
     if found.violations:
@@ -64,8 +75,9 @@ def apply_plan(
     needs = space_needed(conn, procedure.steps)
     analyzed = tables_with_statistics(conn)
     with tuned(conn, relax_secure_delete):
-        execute(conn, procedure.steps, report.steps, needs, report.rows)
+        execute(conn, procedure.steps, report.steps, needs, report.rows, report.phase)
         reanalyze(conn, procedure.steps, analyzed)
+    report.begin("checking the result")
     verify(conn, target, options.exclude, options.version_table)
     compile_dependents(conn)
     orphans = unproven_foreign_keys(conn, procedure.changes, procedure.steps, found.proven)

@@ -22,8 +22,8 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
@@ -242,40 +242,64 @@ def _print_lines(shown: Plan | CheckResult) -> None:
         out.print(Text.assemble((mark, style), text))
 
 
-class CopyProgress:
-    """A rich progress bar per large table copy: rows copied, rows/s, time left."""
+class SyncProgress:
+    """At a terminal: a bar per large table copy (rows, rows/s, time left) and a line per other long phase.
+
+    rich redraws ten times a second; the engine reports a copy about as often
+    (ranges sized by time), and names the phases between copies: the guards'
+    scans, a rebuild's indexes, the checks before COMMIT.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.bar = Progress(
-            TextColumn("copying {task.fields[table]}"),
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} rows/s"),
+            TextColumn("{task.fields[count]}"),
+            TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
             console=err,
             transient=True,
         )
         self.tasks: dict[str, TaskID] = {}
+        self.current: TaskID | None = None
 
-    def __enter__(self) -> CopyProgress:
+    def __enter__(self) -> SyncProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.tasks:
+        if self.bar.live.is_started:
             self.bar.stop()
+
+    def _show(self) -> None:
+        if not self.bar.live.is_started:
+            self.bar.start()
+
+    def phase(self, text: str) -> None:
+        """Show a phase with no count (``checking existing rows``, ``indexing TABLE``)."""
+        if not self.enabled:
+            return
+        self._show()
+        if self.current is not None:
+            self.bar.update(self.current, visible=False)
+        self.current = self.bar.add_task(text, total=None, count="", rate="")
 
     def update(self, table: str, copied: int, total: int) -> None:
         """Report ``copied`` of ``total`` rows of ``table``; the bar appears with the first copy."""
         if not self.enabled:
             return
-        if not self.tasks:
-            self.bar.start()
+        self._show()
         if table not in self.tasks:
-            self.tasks[table] = self.bar.add_task("copy", total=total, table=table, rate="-")
+            if self.current is not None:
+                self.bar.update(self.current, visible=False)
+            self.tasks[table] = self.current = self.bar.add_task(
+                f"copying {table}", total=total, count="", rate=""
+            )
         task = self.tasks[table]
         speed = self.bar.tasks[task].speed
-        self.bar.update(task, completed=copied, rate=f"{speed:,.0f}" if speed else "-")
+        rate = f"{speed:,.0f} rows/s" if speed else ""
+        self.bar.update(task, completed=copied, total=total, count=f"{copied:,}/{total:,}", rate=rate)
 
 
 def _note_missing(database: str) -> None:
@@ -366,13 +390,14 @@ def sync(
             return Outcome(result=shown.to_dict()) if as_json else _shown(shown)
         allow, expect = _consent(metadatas, database, allow_data_loss or yes, as_json, kwargs)
         size = _file_size(database)
-        with CopyProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar:
+        with SyncProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar:
             result = api.sync(
                 metadatas,
                 database,
                 allow_data_loss=allow,
                 expect=expect,
                 row_progress=bar.update,
+                on_phase=bar.phase,
                 relax_secure_delete=relax_secure_delete,
                 on_wait=_say_waiting if err.is_terminal else None,
                 **kwargs,

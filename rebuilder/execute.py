@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,8 +28,14 @@ Progress = Callable[[Step, int, int], None]
 RowProgress = Callable[[str, int, int], None]
 """Called as ``rows(table, copied, total)`` while a large table is copied."""
 
-CHUNK_ROWS = 100_000
-"""Copies of more rows than this run in rowid ranges when row progress is wanted."""
+PhaseProgress = Callable[[str], None]
+"""Called as ``phase(text)`` when a long part of a sync other than a copy begins."""
+
+CHUNK_ROWS = 20_000
+"""Copies of more rows than this run in rowid ranges when row progress is wanted, starting with this many."""
+
+CHUNK_SECONDS = 0.1
+"""How long each ranged copy aims to take, so progress is reported about ten times a second."""
 
 
 def real_names(text: str) -> str:
@@ -124,21 +131,34 @@ class Runner:
         conn: The connection, inside the sync's transaction.
         needs: Estimated free bytes each rebuild needs, for disk-full messages.
         rows: Called as ``rows(table, copied, total)`` during large copies.
+        phase: Called as ``phase(text)`` when a rebuild's indexes are built.
     """
 
-    def __init__(self, conn: sqlite3.Connection, needs: dict[str, int], rows: RowProgress | None) -> None:
-        self.conn, self.needs, self.rows = conn, needs, rows
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        needs: dict[str, int],
+        rows: RowProgress | None,
+        phase: PhaseProgress | None = None,
+    ) -> None:
+        self.conn, self.needs, self.rows, self.phase = conn, needs, rows, phase
 
     def step(self, step: Step) -> None:
         """Run every operation of one step, dispatching on its type."""
         for op in render(_refreshed(self.conn, step)):
             if isinstance(op, CopyRows):
                 self.copy(step, op)
+                self.indexing(step)
             elif isinstance(op, BumpSchemaCookie):
                 cookie = int(self.conn.execute("PRAGMA main.schema_version").fetchone()[0])
                 self.run(step, Statement(f"PRAGMA main.schema_version = {cookie + 1}"))
             else:
                 self.run(step, op)
+
+    def indexing(self, step: Step) -> None:
+        """Say that a rebuild builds indexes next, when it has any to build."""
+        if self.phase is not None and isinstance(step, RebuildStep) and len(step.indexes) > len(step.reused):
+            self.phase(f"indexing {step.table}")
 
     def run(self, step: Step, op: Statement | CopyRows, params: tuple[int, ...] = ()) -> int:
         """Run one statement; return how many rows it changed."""
@@ -172,13 +192,21 @@ class Runner:
             copied = self.run(step, op)
             self.rows(op.table, copied, copied)
             return
-        span = high - low + 1
-        width, done = max(CHUNK_ROWS, span // 200 + 1), 0
-        for start in range(low, high + 1, width):
+        self.ranges(step, op, (low, high), self.rows)
+
+    def ranges(self, step: Step, op: CopyRows, rowids: tuple[int, int], rows: RowProgress) -> None:
+        """Copy the rowids from ``low`` to ``high`` in ranges sized to take about `CHUNK_SECONDS` each."""
+        low, high = rowids
+        span, start, width, done = high - low + 1, low, CHUNK_ROWS, 0
+        while start <= high:
+            began = time.perf_counter()
             done += self.run(step, op, (start, start + width))
-            covered = min(span, start + width - low)
-            self.rows(op.table, done, max(done, round(done * span / covered)))
-        self.rows(op.table, done, done)
+            start += width
+            covered = min(span, start - low)
+            rows(op.table, done, max(done, round(done * span / covered)))
+            took = max(time.perf_counter() - began, 1e-4)
+            width = int(min(max(width * CHUNK_SECONDS / took, CHUNK_ROWS / 4), width * 4))
+        rows(op.table, done, done)
 
 
 def execute(
@@ -187,6 +215,7 @@ def execute(
     progress: Progress | None = None,
     needs: dict[str, int] | None = None,
     rows: RowProgress | None = None,
+    phase: PhaseProgress | None = None,
 ) -> None:
     """Execute the steps in order.
 
@@ -196,7 +225,7 @@ def execute(
         SchemaEditsForbidden: If the connection forbids editing ``sqlite_schema``.
         KeyboardInterrupt: If interrupted; the caller rolls back.
     """
-    runner = Runner(conn, needs or {}, rows)
+    runner = Runner(conn, needs or {}, rows, phase)
     with interruptible(conn):
         for number, step in enumerate(steps, 1):
             if progress is not None:

@@ -396,7 +396,7 @@ def _interrupt_at(conn: sqlite3.Connection, prefix: str) -> list[str]:
 def _interrupted_sync(tmp_path: Path, prefix: str) -> tuple[Path, dict[str, object], list[str]]:
     models = write_both(tmp_path)
     db = tmp_path / "app.db"
-    build(db, models, 120_000, "delete")  # above the 100,000 rows from which the copy runs in chunks
+    build(db, models, 120_000, "delete")  # above the 20,000 rows from which the copy runs in ranges
     before = state(db)
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")

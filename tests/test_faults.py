@@ -157,7 +157,7 @@ def test_disk_full_mid_rebuild_rolls_back_and_says_how_much_room_is_needed(
 
 
 def test_disk_full_in_a_chunked_copy_rolls_back(tmp_path: Path) -> None:
-    """More than 100,000 rows with row progress: the copy runs in rowid ranges, and fails in one."""
+    """More than 20,000 rows with row progress: the copy runs in rowid ranges, and fails in one."""
     models = write_both(tmp_path)
     db = tmp_path / "app.db"
     build(db, models, n=150_000)
