@@ -33,12 +33,14 @@ from typer.core import TyperCommand
 
 from rebuilder import __version__, api
 from rebuilder.connect import connect, require_file, resolve, unreadable
-from rebuilder.errors import DataLossRefused, RebuilderError
+from rebuilder.errors import DataLossRefused, Interrupted, RebuilderError
 from rebuilder.load import load_models
 from rebuilder.results import FORMAT_VERSION, CheckResult, Json, Plan
-from rebuilder.version import read_history, read_version
+from rebuilder.version import fingerprint, read_history, read_version
 
 if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
     from rebuilder.steps import Step
 
 # The Click that typer parses with (recent typer carries its own copy): its usage
@@ -214,10 +216,10 @@ def _run(debug: bool, action: Callable[[], Outcome], report: JsonReport | None =
             err.print(Text.assemble(("error: ", "bold red"), exc.message(cli=True)))
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
-        message = "the sync was rolled back and nothing was changed"
+        message = "interrupted; nothing was changed"
         if report is not None:
             report.emit(130, error={"kind": "interrupted", "exit_code": 130, "message": message, "data": {}})
-        err.print(f"[bold red]interrupted:[/] {message}")
+        err.print(Text.assemble(("error: ", "bold red"), message))
         raise typer.Exit(130) from None
     if report is not None:
         report.emit(outcome.code, result=outcome.result)
@@ -390,7 +392,10 @@ def sync(
             return Outcome(result=shown.to_dict()) if as_json else _shown(shown)
         allow, expect = _consent(metadatas, database, allow_data_loss or yes, as_json, kwargs)
         size = _file_size(database)
-        with SyncProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar:
+        with (
+            _told_apart(metadatas, database, kwargs),
+            SyncProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar,
+        ):
             result = api.sync(
                 metadatas,
                 database,
@@ -410,6 +415,25 @@ def sync(
         return Outcome(result=result.to_dict())
 
     _run(debug, action, JsonReport("sync", database) if as_json else None)
+
+
+@contextmanager
+def _told_apart(metadatas: tuple[MetaData, ...], database: str, kwargs: dict[str, Any]) -> Iterator[None]:
+    """Turn Ctrl-C during a sync into `Interrupted`, which says whether the database had committed.
+
+    The interrupt can land after COMMIT, while the sync tidies up (the -wal
+    truncation, the pragmas): the version row in the file tells the two apart.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        version = fingerprint(metadatas, kwargs["exclude"])
+        try:
+            with _existing(database) as conn:
+                current = read_version(conn, kwargs["version_table"]) if conn is not None else None
+        except RebuilderError:
+            current = None
+        raise Interrupted(current == version, version) from None
 
 
 def _shown(shown: Plan | CheckResult) -> Outcome:

@@ -539,3 +539,24 @@ class SQLiteTooOld(RebuilderError):
 
 def _dotted(version: tuple[int, ...]) -> str:
     return ".".join(str(part) for part in version)
+
+
+@dataclass(eq=False)
+class Interrupted(RebuilderError):
+    """Ctrl-C stopped a sync; the database says whether it had committed.
+
+    Attributes:
+        committed: Whether the database holds the new version (the interrupt
+            came after COMMIT, while the sync was cleaning up).
+        version: The models' version.
+    """
+
+    committed: bool
+    version: str
+    exit_code = 130
+
+    def message(self, cli: bool = False) -> str:
+        """One sentence: rolled back, or already committed."""
+        if self.committed:
+            return f"interrupted after the sync committed: the database is at version {self.version}"
+        return "interrupted: the sync was rolled back and nothing was changed"

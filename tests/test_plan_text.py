@@ -59,7 +59,7 @@ def test_plan_sql_of_a_portable_plan_has_no_schema_edit_note(tmp_path: Path) -> 
     code, script = invoke("plan", models_file(tmp_path, PET_LEVEL).spec, str(db), "--sql")
     assert code == 0 and "sqlite_schema" not in script
     assert (
-        script.splitlines()[-1] == 'ALTER TABLE main."pet" ADD COLUMN level INTEGER DEFAULT \'1\' NOT NULL;'
+        script.splitlines()[-1] == "ALTER TABLE main.\"pet\" ADD COLUMN level INTEGER DEFAULT '1' NOT NULL;"
     )
 
 

@@ -162,3 +162,27 @@ def test_a_quoted_number_default_is_checked_as_the_number_it_stores(db: Path) ->
     rebuilder.sync(md, db)
     assert rows(db, "SELECT id, x, typeof(x) FROM t ORDER BY id") == [(1, 1.5, "real"), (2, 1.5, "real")]
     assert rebuilder.check(md, db) == []
+
+
+def test_ctrl_c_after_commit_is_not_reported_as_a_rollback(tmp_path: Path, db: Path) -> None:
+    # Found by the live-database work: an interrupt that lands after COMMIT (while
+    # the sync truncates the -wal) was reported as "rolled back". The CLI now asks
+    # the file, which knows.
+    from rebuilder.cli import _told_apart
+    from rebuilder.errors import Interrupted
+
+    md = MetaData()
+    Table("t", md, Column("id", Integer, primary_key=True))
+    kwargs = {"exclude": (), "version_table": "rebuilder_version"}
+    with pytest.raises(Interrupted) as before, _told_apart((md,), str(db), kwargs):
+        raise KeyboardInterrupt
+    assert before.value.exit_code == 130 and not before.value.committed
+    assert str(before.value) == "interrupted: the sync was rolled back and nothing was changed"
+    applied = rebuilder.sync(md, db)
+    with pytest.raises(Interrupted) as after, _told_apart((md,), str(db), kwargs):
+        raise KeyboardInterrupt
+    assert after.value.committed
+    assert (
+        str(after.value)
+        == f"interrupted after the sync committed: the database is at version {applied.version}"
+    )
