@@ -7,6 +7,7 @@ discovery and Flask-SQLAlchemy's instance folder are the ones a user gets.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -67,7 +68,7 @@ def flask(project: Path, *args: str, app: str = "myapp") -> Result:
         capture_output=True,
         text=True,
         cwd=project,
-        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(project)},
+        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])},
         timeout=120,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
@@ -113,6 +114,10 @@ def test_app_factory_in_the_instance_folder(tmp_path: Path) -> None:
 
     checked = flask(project, "rebuilder", "check")
     assert (checked.code, checked.out) == (0, "in sync\n"), checked.err
+    as_json = flask(project, "rebuilder", "check", "--json")
+    document = json.loads(as_json.out)
+    assert (as_json.code, document["command"], document["database"]) == (0, "check", str(instance_db))
+    assert document["result"] == {"format": 1, "in_sync": True, "changes": []}
     version = flask(project, "rebuilder", "current")
     assert (
         version.code == 0

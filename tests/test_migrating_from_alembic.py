@@ -86,7 +86,7 @@ def write_models(project: Path, source: str) -> None:
 
 
 def flask(project: Path, *args: str, database: str | None = None) -> Result:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(project)}
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join([str(project), str(ROOT)])}
     env.pop("DATABASE_URL", None)
     if database is not None:
         env["DATABASE_URL"] = database
