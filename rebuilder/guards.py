@@ -318,6 +318,22 @@ def _altered_guards(old: Table, change: AlterColumn, copy: Copy | None) -> list[
     return found
 
 
+def _refuse_old_names(step: RebuildStep, copy: Copy) -> None:
+    """Refuse a fill that names a column by the name this sync renames away.
+
+    The live table still has that name when the fill is checked, so SQLite
+    alone would only complain mid-sync, after the rename.
+
+    Raises:
+        FillFailed: Naming the old and the new name.
+    """
+    renamed = {fold(c.live): c.name for c in step.old.columns if fold(c.live) != c.key}
+    for name in sorted(column_names(copy.expr) & renamed.keys()):
+        if step.old.column(name) is None:
+            detail = f"no such column: {name} (this sync renames it to {renamed[name]})"
+            raise FillFailed(step.table, copy.column, copy.expr, detail)
+
+
 def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
     """Refuse a fill whose expression does not compile against its table, before anything is written.
 
@@ -330,6 +346,7 @@ def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
         for copy in step.copies:
             if copy.kind != FILL:
                 continue
+            _refuse_old_names(step, copy)
             try:
                 conn.execute(f"EXPLAIN SELECT {copy.value(live=True)} FROM {scan(step.old)}").fetchall()
             except sqlite3.Error as exc:

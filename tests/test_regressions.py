@@ -18,7 +18,7 @@ from rebuilder.capabilities import Capabilities
 from rebuilder.ddl import trigger_event
 from rebuilder.declare import declare
 from rebuilder.diff import resolve_renames
-from rebuilder.errors import ConstraintViolated, UnsupportedSchema
+from rebuilder.errors import ConstraintViolated, FillFailed, UnsupportedSchema
 from rebuilder.execute import measure_rebuilds
 from rebuilder.options import Options
 from rebuilder.planner import make_plan
@@ -186,3 +186,27 @@ def test_ctrl_c_after_commit_is_not_reported_as_a_rollback(tmp_path: Path, db: P
         str(after.value)
         == f"interrupted after the sync committed: the database is at version {applied.version}"
     )
+
+
+def test_a_fill_naming_a_column_by_its_old_name_is_refused_at_plan(db: Path) -> None:
+    # Found writing the Flask walk-through: a fill over a column renamed in the same
+    # sync compiled against the live table, then failed mid-sync after the rename.
+    execute(
+        db,
+        "CREATE TABLE hobby (id INTEGER PRIMARY KEY, name VARCHAR(50))",
+        "INSERT INTO hobby VALUES (1, NULL)",
+    )
+    md = MetaData()
+    fill = "coalesce(name, '?')"
+    Table(
+        "hobby",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("title", String(50), nullable=False, info={"renamed_from": "name", "fill": fill}),
+    )
+    before = snapshot(db)
+    for attempt in (rebuilder.plan, rebuilder.sync):
+        with pytest.raises(FillFailed) as caught:
+            attempt(md, db)
+        assert caught.value.detail == "no such column: name (this sync renames it to title)"
+    assert snapshot(db) == before
