@@ -428,12 +428,26 @@ def _told_apart(metadatas: tuple[MetaData, ...], database: str, kwargs: dict[str
         yield
     except KeyboardInterrupt:
         version = fingerprint(metadatas, kwargs["exclude"])
+        raise Interrupted(_stored_version(database, kwargs["version_table"]) == version, version) from None
+
+
+def _stored_version(database: str, table: str) -> str | None:
+    """The version an existing file holds, read on a connection that tidies up after itself.
+
+    A read-only connection would leave a WAL database's ``-wal`` and ``-shm``
+    behind when it closes; a read-write one on the existing file removes them.
+    """
+    path = resolve(database).path
+    if path is None or not path.exists():
+        return None
+    try:
+        conn = connect(path, readonly=False, timeout=5.0)
         try:
-            with _existing(database) as conn:
-                current = read_version(conn, kwargs["version_table"]) if conn is not None else None
-        except RebuilderError:
-            current = None
-        raise Interrupted(current == version, version) from None
+            return read_version(conn, table)
+        finally:
+            conn.close()
+    except (sqlite3.Error, RebuilderError):
+        return None
 
 
 def _shown(shown: Plan | CheckResult) -> Outcome:

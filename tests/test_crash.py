@@ -254,7 +254,7 @@ def test_sigkill_mid_rebuild_leaves_old_or_new(
     for number, aimed in enumerate(delays, 1):
         db = tmp_path / f"kill{number}.db"
         delay = aimed
-        attempts = 6
+        attempts, early, late = 8, 0.0, float("inf")
         for attempt in range(attempts):
             remove_side_files(db)
             shutil.copyfile(golden, db)
@@ -268,12 +268,15 @@ def test_sigkill_mid_rebuild_leaves_old_or_new(
                 break
             # Missed the transaction: the kill came after COMMIT (or the run finished),
             # or, on a machine slower than the reference run, before the first write.
+            # Narrow the interval between the latest too-early and earliest too-late delay.
             assert integrity(db) == "ok"
             if state(db) == new:
-                delay = rng.uniform(low, delay)
+                late = delay
             else:
                 assert state(db) == old
-                delay = rng.uniform(delay, delay + (high - low))
+                early = delay
+            upper = late if late < float("inf") else early + 2 * (high - low) + 0.05
+            delay = rng.uniform(early + 0.25 * (upper - early), early + 0.75 * (upper - early))
             figures.delays[number - 1] = delay
         figures.made += 1
         where = (
