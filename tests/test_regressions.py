@@ -1,4 +1,4 @@
-"""Bugs found by reading the engine whole (issue 10), each pinned on a real file.
+"""Bugs found by reading the engine whole (issues 10 and 11), each pinned on a real file.
 
 Every test here failed before its fix: the message, the values and the file
 are checked, not only that something was raised.
@@ -162,3 +162,36 @@ def test_a_quoted_number_default_is_checked_as_the_number_it_stores(db: Path) ->
     rebuilder.sync(md, db)
     assert rows(db, "SELECT id, x, typeof(x) FROM t ORDER BY id") == [(1, 1.5, "real"), (2, 1.5, "real")]
     assert rebuilder.check(md, db) == []
+
+
+# Found reading the intent code (issue 11): a declared earlier name that folds to the
+# name itself ("a" for "a" or "A", a list that still holds it) planned a rename on every
+# plan, so `plan` never came up to date while `check` said in sync.
+@pytest.mark.parametrize(
+    ("live", "model", "renamed_from"),
+    [("a", "a", "a"), ("a", "A", ["x", "a"]), ("A", "A", "a")],
+    ids=["same", "case-in-a-chain", "case-already-spelled"],
+)
+def test_a_declared_rename_from_the_name_itself_plans_nothing(
+    db: Path, live: str, model: str, renamed_from: object
+) -> None:
+    execute(db, f"CREATE TABLE t (id INTEGER PRIMARY KEY, {live} TEXT)", "INSERT INTO t VALUES (1, 'kept')")
+    md = MetaData()
+    Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column(model, Text, info={"renamed_from": renamed_from}),
+    )
+    assert rebuilder.plan(md, db).steps == ()  # was: rename column t.a -> a, on every plan
+    rebuilder.sync(md, db)
+    assert rebuilder.plan(md, db).steps == ()
+    assert rows(db, f"SELECT {model}, typeof({model}) FROM t") == [("kept", "text")]
+
+
+def test_a_declared_table_rename_from_the_name_itself_plans_nothing(db: Path) -> None:
+    execute(db, "CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (7)")
+    md = MetaData()
+    Table("T", md, Column("id", Integer, primary_key=True), info={"renamed_from": "t"})
+    assert rebuilder.plan(md, db).steps == ()  # was: rename table t -> T, on every plan
+    assert rows(db, "SELECT id FROM T") == [(7,)]
