@@ -318,8 +318,24 @@ def _altered_guards(old: Table, change: AlterColumn, copy: Copy | None) -> list[
     return found
 
 
+def renamed_scan(table: Table) -> str:
+    """The live table as ``c``, each column under the name this sync's renames give it.
+
+    What the copy reads once the renames have run, so that a fill naming a
+    column by its old name is refused before anything is written.
+    """
+    columns = [f"{quote(c.live)} AS {quote(c.name)}" for c in table.columns]
+    if not table.without_rowid and table.column("rowid") is None:
+        columns.append("rowid AS rowid")
+    return f"(SELECT {', '.join(columns)} FROM main.{quote(table.live)}) AS c"
+
+
 def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
     """Refuse a fill whose expression does not compile against its table, before anything is written.
+
+    The expression is compiled as the guards run it (over the live names) and,
+    when columns of the table are renamed in this sync, as the copy runs it
+    (over the names the models give them).
 
     Raises:
         FillFailed: Naming the column and SQLite's complaint.
@@ -327,13 +343,15 @@ def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
     for step in steps:
         if not isinstance(step, RebuildStep):
             continue
-        for copy in step.copies:
-            if copy.kind != FILL:
-                continue
-            try:
-                conn.execute(f"EXPLAIN SELECT {copy.value(live=True)} FROM {scan(step.old)}").fetchall()
-            except sqlite3.Error as exc:
-                raise FillFailed(step.table, copy.column, copy.expr, str(exc)) from exc
+        renamed = any(c.live != c.name for c in step.old.columns)
+        for copy in (c for c in step.copies if c.kind == FILL):
+            queries = [f"SELECT {copy.value(live=True)} FROM {scan(step.old)}"]
+            queries += [f"SELECT {copy.value()} FROM {renamed_scan(step.old)}"] if renamed else []
+            for query in queries:
+                try:
+                    conn.execute(f"EXPLAIN {query}").fetchall()
+                except sqlite3.Error as exc:
+                    raise FillFailed(step.table, copy.column, copy.expr, str(exc)) from exc
 
 
 def _check_guard(check_: Check, old: Table, new: Table, copies: Mapping[str, Copy]) -> Guard | None:

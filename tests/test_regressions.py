@@ -18,7 +18,7 @@ from rebuilder.capabilities import Capabilities
 from rebuilder.ddl import trigger_event
 from rebuilder.declare import declare
 from rebuilder.diff import resolve_renames
-from rebuilder.errors import ConstraintViolated, UnsupportedSchema
+from rebuilder.errors import ConstraintViolated, FillFailed, UnsupportedSchema
 from rebuilder.execute import measure_rebuilds
 from rebuilder.options import Options
 from rebuilder.planner import make_plan
@@ -195,3 +195,47 @@ def test_a_declared_table_rename_from_the_name_itself_plans_nothing(db: Path) ->
     Table("T", md, Column("id", Integer, primary_key=True), info={"renamed_from": "t"})
     assert rebuilder.plan(md, db).steps == ()  # was: rename table t -> T, on every plan
     assert rows(db, "SELECT id FROM T") == [(7,)]
+
+
+# Found checking docs/intent.md: a fill naming a column by the name this sync renames away
+# compiled against the live table (where the old name still exists), so it passed the check
+# and failed mid-copy (SyncFailed, rolled back) instead of being refused up front by name.
+@pytest.mark.parametrize(
+    ("declared", "flags"),
+    [(True, {}), (False, {"renames": ["t.label=title"]})],
+    ids=["renamed-in-info", "renamed-by-flag"],
+)
+def test_a_fill_naming_a_renamed_column_by_its_old_name_is_refused_before_any_write(
+    db: Path, declared: bool, flags: dict[str, object]
+) -> None:
+    execute(
+        db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT, n INTEGER)",
+        "INSERT INTO t VALUES (1, 'a', 1), (2, NULL, NULL)",
+    )
+    info = {"renamed_from": "label"} if declared else {}
+    md = MetaData()
+    Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("title", Text, info=info),
+        Column("n", Integer, nullable=False, info={"fill": "coalesce(n, length(label))"}),
+    )
+    before = snapshot(db)
+    with pytest.raises(FillFailed) as caught:
+        rebuilder.sync(md, db, **flags)  # was: SyncFailed ... no such column: label (rolled back)
+    assert (caught.value.table, caught.value.column, caught.value.detail) == (
+        "t",
+        "n",
+        "no such column: label",
+    )
+    with pytest.raises(FillFailed):
+        rebuilder.plan(md, db, **flags)
+    assert snapshot(db) == before
+    md.tables["t"].c.n.info["fill"] = "coalesce(n, length(title), 0)"
+    rebuilder.sync(md, db, **flags)
+    assert rows(db, "SELECT id, title, n, typeof(n) FROM t ORDER BY id") == [
+        (1, "a", 1, "integer"),
+        (2, None, 0, "integer"),
+    ]
