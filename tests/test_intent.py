@@ -140,22 +140,56 @@ def test_a_fill_that_does_not_compile_is_refused_naming_the_column(hobbies: Path
 
 
 @pytest.mark.parametrize(
-    ("column", "fill", "constraint", "count", "samples"),
+    ("column", "fill", "constraint", "count", "samples", "hint"),
     [
-        (Column("level", Integer, nullable=False), "level + 0", "NOT NULL on column 'level'", 1, (2,)),
-        (Column("level", Integer, nullable=False, unique=True), "7", "UNIQUE (level)", 1, (7,)),
+        (
+            Column("level", Integer, nullable=False),
+            "level + 0",
+            "NOT NULL on column 'level'",
+            1,
+            (2,),
+            "change the fill",
+        ),
+        (
+            Column("level", Integer, nullable=False, unique=True),
+            "7",
+            "UNIQUE (level)",
+            1,
+            (7,),
+            "change the fill, so that it gives no two rows one value",
+        ),
+        (
+            Column("level", Integer, nullable=False, index=True, unique=True),
+            "7",
+            "unique index ix_hobby_level",
+            1,
+            (7,),
+            "change the fill, so that it gives no two rows one value",
+        ),
         (
             Column("level", Integer, CheckConstraint("level < 5"), nullable=False),
             "coalesce(level, 0) * 2",
             "CHECK (level < 5)",
             1,
             (1,),
+            "change the fill, so that every value it gives passes the check",
         ),
     ],
-    ids=["null-under-not-null", "duplicates-under-unique", "check-violation"],
+    ids=[
+        "null-under-not-null",
+        "duplicates-under-unique",
+        "duplicates-under-unique-index",
+        "check-violation",
+    ],
 )
 def test_guards_refuse_a_bad_fill_with_count_and_sample(
-    hobbies: Path, column: Column, fill: str, constraint: str, count: int, samples: tuple[object, ...]
+    hobbies: Path,
+    column: Column,
+    fill: str,
+    constraint: str,
+    count: int,
+    samples: tuple[object, ...],
+    hint: str,
 ) -> None:
     # A fill applies to a column that needs values: level is made NOT NULL each time.
     md = hobby(Column("name", String(50)), column)
@@ -164,7 +198,7 @@ def test_guards_refuse_a_bad_fill_with_count_and_sample(
         rebuilder.sync(md, hobbies, fills={"hobby.level": fill}, allow_data_loss=True)
     (violation,) = caught.value.violations
     assert constraint in violation.constraint
-    assert (violation.count, violation.samples) == (count, samples)
+    assert (violation.count, violation.samples, violation.hint) == (count, samples, hint)
     assert snapshot(hobbies) == before
 
 
@@ -190,6 +224,7 @@ def test_a_fill_that_orphans_rows_under_a_foreign_key_is_refused(db: Path) -> No
     (violation,) = caught.value.violations
     assert (violation.table, violation.count) == ("friend", 1)
     assert "FOREIGN KEY (city_id) REFERENCES city (id)" in violation.constraint
+    assert violation.hint == "change the fill, so that every value it gives has a parent row"
     assert snapshot(db) == before
 
 

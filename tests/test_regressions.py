@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import execute, rows, snapshot
-from sqlalchemy import CheckConstraint, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
 import rebuilder
 from rebuilder.capabilities import Capabilities
@@ -239,3 +239,47 @@ def test_a_fill_naming_a_renamed_column_by_its_old_name_is_refused_before_any_wr
         (1, "a", 1, "integer"),
         (2, None, 0, "integer"),
     ]
+
+
+# Found checking docs/intent.md: the orphan guard of a foreign key the models add read the
+# rows' current values, not what a fill writes, so a fill that mends the orphans was refused
+# (and one that makes new orphans was counted on the old values).
+def test_a_new_foreign_key_is_guarded_over_the_values_a_fill_writes(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE city (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE friend (id INTEGER PRIMARY KEY, city_id INTEGER)",
+        "INSERT INTO city VALUES (1)",
+        "INSERT INTO friend VALUES (1, 1), (2, 99), (3, NULL)",
+    )
+
+    def models(fill: str) -> MetaData:
+        md = MetaData()
+        Table("city", md, Column("id", Integer, primary_key=True))
+        Table(
+            "friend",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("city_id", Integer, ForeignKey("city.id"), nullable=False, info={"fill": fill}),
+        )
+        return md
+
+    before = snapshot(db)
+    (shown,) = rebuilder.plan(models("coalesce(city_id, 7)"), db).violations  # the guard alone
+    assert (shown.count, shown.samples) == (2, (2, 3))
+    with pytest.raises(ConstraintViolated) as caught:
+        rebuilder.sync(models("coalesce(city_id, 7)"), db)
+    (violation,) = caught.value.violations
+    assert (violation.count, violation.samples) == (2, (2, 3))  # was: 1, (2,): the old values
+    assert violation.hint == "change the fill, so that every value it gives has a parent row"
+    assert snapshot(db) == before
+
+    mended = models("CASE WHEN city_id IN (SELECT id FROM city) THEN city_id ELSE 1 END")
+    assert rebuilder.plan(mended, db).violations == ()  # was: refused, row 2 orphaned
+    rebuilder.sync(mended, db)
+    assert rows(db, "SELECT id, city_id, typeof(city_id) FROM friend ORDER BY id") == [
+        (1, 1, "integer"),
+        (2, 1, "integer"),
+        (3, 1, "integer"),
+    ]
+    assert rows(db, "PRAGMA foreign_key_check") == []
