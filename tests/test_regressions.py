@@ -18,7 +18,7 @@ from rebuilder.capabilities import Capabilities
 from rebuilder.ddl import trigger_event
 from rebuilder.declare import declare
 from rebuilder.diff import resolve_renames
-from rebuilder.errors import ConstraintViolated, FillFailed, UnsupportedSchema
+from rebuilder.errors import BadRename, ConstraintViolated, FillFailed, UnsupportedSchema
 from rebuilder.execute import measure_rebuilds
 from rebuilder.options import Options
 from rebuilder.planner import make_plan
@@ -283,3 +283,40 @@ def test_a_new_foreign_key_is_guarded_over_the_values_a_fill_writes(db: Path) ->
         (3, 1, "integer"),
     ]
     assert rows(db, "PRAGMA foreign_key_check") == []
+
+
+# Found writing docs/intent.md: models whose renamed_from names another column (or table) of
+# the models were applied once (the old name added as a new column), and every plan after
+# that raised RenameConflict, since the database then had both names. Refused up front.
+def test_a_renamed_from_naming_another_column_of_the_models_is_refused_up_front(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE hobby (id INTEGER PRIMARY KEY, title VARCHAR(50))",
+        "INSERT INTO hobby VALUES (1, 'x')",
+    )
+    md = MetaData()
+    Table(
+        "hobby",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("title", String(50), info={"renamed_from": ["label", "NAME"]}),
+        Column("name", String(50)),
+    )
+    before = snapshot(db)
+    with pytest.raises(BadRename) as caught:
+        rebuilder.sync(md, db)  # was: add column hobby.name, then RenameConflict on every plan
+    assert str(caught.value).startswith(
+        "bad rename \"hobby.title renamed_from=['label', 'NAME']\": the models also have 'NAME': "
+        "take the earlier name out of renamed_from (once every database has the new name) "
+        "before giving it to another"
+    )
+    assert caught.value.exit_code == 2
+    assert snapshot(db) == before
+
+
+def test_a_table_renamed_from_another_table_of_the_models_is_refused_up_front(db: Path) -> None:
+    md = MetaData()
+    Table("person", md, Column("id", Integer, primary_key=True), info={"renamed_from": "people"})
+    Table("people", md, Column("id", Integer, primary_key=True))
+    with pytest.raises(BadRename, match="the models also have 'people'"):
+        rebuilder.plan(md, db)
