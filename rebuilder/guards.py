@@ -498,16 +498,37 @@ def _same_matching(fk: ForeignKey, child: Table, parent: Table | None) -> bool:
     return mine.affinity == theirs.affinity and mine.collate == theirs.collate
 
 
+def _checked_keys(
+    changes: Sequence[Change], target: Schema, written: Mapping[str, Mapping[str, Copy]]
+) -> list[tuple[str, ForeignKey]]:
+    """The foreign keys whose rows a guard reads: those the models add, and those over filled columns."""
+    found = [
+        (c.table, c.constraint)
+        for c in changes
+        if isinstance(c, AddConstraint) and isinstance(c.constraint, ForeignKey)
+    ]
+    for key, copies in sorted(written.items()):
+        table = target.table(key)
+        keys = table.foreign_keys if table is not None else frozenset()
+        found += [(key, fk) for fk in sorted(keys, key=repr) if _filled(copies, fk.columns)]
+    return list(dict.fromkeys((fold(t), fk) for t, fk in found))
+
+
 def _fk_guards(
-    changes: Sequence[Change], renamed: Schema, edited: set[str], written: Mapping[str, Mapping[str, Copy]]
+    changes: Sequence[Change],
+    renamed: Schema,
+    target: Schema,
+    edited: set[str],
+    written: Mapping[str, Mapping[str, Copy]],
 ) -> list[Guard]:
-    """Guard each foreign key the models add over what its rows will hold (``written``: the copy maps)."""
+    """Guard the foreign keys of `_checked_keys` over what their rows will hold.
+
+    ``written`` holds the copy map of each rebuilt table, by key.
+    """
     found = []
     created = {c.table.key for c in changes if isinstance(c, CreateTable)}
-    for change in changes:
-        if not (isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey)):
-            continue
-        fk, table = change.constraint, renamed.table(change.table)
+    for key, fk in _checked_keys(changes, target, written):
+        table = renamed.table(key)
         if table is None:
             continue
         copies = written.get(table.key, {})
@@ -556,7 +577,7 @@ def choose(
     written = {
         k: {fold(c.column): c for c in s.copies} for k, s in reshaped.items() if isinstance(s, RebuildStep)
     }
-    return tuple(found + _fk_guards(changes, renamed, edited, written))
+    return tuple(found + _fk_guards(changes, renamed, target, edited, written))
 
 
 # --- evaluating ---------------------------------------------------------------

@@ -219,6 +219,8 @@ def test_a_fill_that_orphans_rows_under_a_foreign_key_is_refused(db: Path) -> No
         Column("city_id", Integer, ForeignKey("city.id")),
     )
     before = snapshot(db)
+    (shown,) = rebuilder.plan(md, db, fills={"friend.city_id": "coalesce(city_id, 99)"}).violations
+    assert (shown.count, shown.samples) == (1, (2,))  # the guard, before any step
     with pytest.raises(ConstraintViolated) as caught:
         rebuilder.sync(md, db, fills={"friend.city_id": "coalesce(city_id, 99)"})
     (violation,) = caught.value.violations
