@@ -423,7 +423,20 @@ def _unique_guards(old: Table, new: Table, copies: Mapping[str, Copy]) -> list[G
         hint = "remove the duplicates first (a server_default fills every existing row with one value)"
         hint = FILL_UNIQUE if _filled(copies, constraint.columns) else hint
         found.append(unique(old, keys, constraint.describe(), collations, hint))
-    return found
+    return found + _primary_key_guards(old, new, copies)
+
+
+def _primary_key_guards(old: Table, new: Table, copies: Mapping[str, Copy]) -> list[Guard]:
+    """Guard a primary key the copy could break: a new one, or one over columns a fill writes."""
+    columns = new.primary_key
+    if not columns or (columns == old.primary_key and not _filled(copies, columns)):
+        return []
+    keys = _keys(copies, columns)
+    if keys is None:
+        return []
+    collations = tuple(_collation(new, c) for c in columns)
+    hint = FILL_UNIQUE if _filled(copies, columns) else "remove the duplicates first"
+    return [unique(old, keys, f"PRIMARY KEY ({', '.join(columns)})", collations, hint)]
 
 
 def _built_index_guards(step: RebuildStep, copies: Mapping[str, Copy]) -> list[Guard]:

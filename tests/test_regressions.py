@@ -320,3 +320,33 @@ def test_a_table_renamed_from_another_table_of_the_models_is_refused_up_front(db
     Table("people", md, Column("id", Integer, primary_key=True))
     with pytest.raises(BadRename, match="the models also have 'people'"):
         rebuilder.plan(md, db)
+
+
+# Found checking docs/data-safety.md: a primary key moved onto a column holding duplicates
+# had no guard: plan showed nothing and sync failed mid-copy (SyncFailed, rolled back),
+# where every other uniqueness the models add is refused with the count and a sample.
+def test_a_primary_key_over_duplicates_is_a_violation(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT NOT NULL)",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'a'), (3, 'b')",
+    )
+    md = MetaData()
+    Table("t", md, Column("id", Integer), Column("code", Text, primary_key=True))
+    (shown,) = rebuilder.plan(md, db).violations  # was: no violation
+    assert (shown.constraint, shown.count, shown.samples) == ("PRIMARY KEY (code)", 1, ("a",))
+    before = snapshot(db)
+    with pytest.raises(ConstraintViolated) as caught:
+        rebuilder.sync(md, db, allow_data_loss=True)  # was: SyncFailed: UNIQUE constraint failed: t.code
+    assert str(caught.value).startswith(
+        "1 existing row(s) of table 't' violate PRIMARY KEY (code) (e.g. 'a'); nothing was changed, "
+        "remove the duplicates first"
+    )
+    assert snapshot(db) == before
+    execute(db, "UPDATE t SET code = 'c' WHERE id = 2")
+    rebuilder.sync(md, db)
+    assert rows(db, "SELECT code, id, typeof(id) FROM t ORDER BY code") == [
+        ("a", 1, "integer"),
+        ("b", 3, "integer"),
+        ("c", 2, "integer"),
+    ]
