@@ -77,13 +77,13 @@ def _fill(value: object, table: str, column: str) -> Fill:
     return Fill(table, column, value.strip(), f"info fill of {where}")
 
 
-def _table_intent(table: object, tables_: Iterable[str]) -> tuple[list[Rename], list[Rename], list[Fill]]:
+def _table_intent(table: object, table_names: Iterable[str]) -> tuple[list[Rename], list[Rename], list[Fill]]:
     from sqlalchemy import Table
 
     assert isinstance(table, Table)
     renames, tables, fills = [], [], []
     if "renamed_from" in table.info:
-        for old in _names(table.info["renamed_from"], table.name, table.name, tables_):
+        for old in _names(table.info["renamed_from"], table.name, table.name, table_names):
             tables.append(Rename(old, table.name, f"{table.name} renamed_from {old}", declared=True))
     columns = [c.name for c in table.columns]
     for column in table.columns:
