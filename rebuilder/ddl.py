@@ -9,13 +9,13 @@ exactly as written. Expressions inside are handled as trees by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot.tokenizer_core import Token, TokenType
 
 from rebuilder.expressions import DIALECT
-from rebuilder.names import quote
+from rebuilder.names import fold, quote
 
 
 def tokenize(sql: str) -> list[Token]:
@@ -142,6 +142,10 @@ def _table_check(sql: str, tokens: list[Token]) -> tuple[str | None, str] | None
     return name, _paren_text(sql, tokens, 1)[0]
 
 
+_CONSTRAINT_HEADS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
+"""The words that open a table constraint rather than a column definition."""
+
+
 def split_create_table(sql: str) -> TableDDL:
     """Split a CREATE TABLE statement into columns and table-level CHECKs.
 
@@ -162,7 +166,7 @@ def split_create_table(sql: str) -> TableDDL:
     checks: list[tuple[str | None, str]] = []
     for item in _groups(tokens, body):
         head = _word(item[0])
-        if head in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+        if head in _CONSTRAINT_HEADS:
             found = _table_check(sql, item)
             if found is not None:
                 checks.append(found)
@@ -174,6 +178,36 @@ def split_create_table(sql: str) -> TableDDL:
         columns=tuple(columns),
         checks=tuple(checks),
     )
+
+
+def reorder_columns(sql: str, order: Sequence[str]) -> str:
+    """Return a CREATE TABLE statement with its column definitions in another order.
+
+    Each definition moves whole, exactly as written; the table constraints, the
+    text between the items and everything after the body stay where they are.
+
+    Args:
+        sql: The statement.
+        order: Every column's folded name, in the order wanted.
+
+    Raises:
+        ValueError: If ``order`` does not name exactly the statement's columns.
+    """
+    tokens = tokenize(sql)
+    body = next((i for i, t in enumerate(tokens) if t.token_type == TokenType.L_PAREN), None)
+    if body is None:
+        raise ValueError("not a CREATE TABLE statement with a column list")
+    # sqlglot reads "PRIMARY KEY" and "FOREIGN KEY" as one token each.
+    items = [g for g in _groups(tokens, body) if _word(g[0]).split(" ")[0] not in _CONSTRAINT_HEADS]
+    spans = [(g[0].start, g[-1].end + 1) for g in items]
+    text = {fold(g[0].text): sql[start:end] for g, (start, end) in zip(items, spans, strict=True)}
+    if sorted(text) != sorted(order) or len(text) != len(spans):
+        raise ValueError("the order does not name exactly the statement's columns")
+    pieces, at = [], 0
+    for (start, end), key in zip(spans, order, strict=True):
+        pieces += [sql[at:start], text[key]]
+        at = end
+    return "".join(pieces) + sql[at:]
 
 
 def rename_table_in_ddl(sql: str, new_name: str) -> str:

@@ -51,8 +51,8 @@ class Renames:
 
 def _table_rename(live: Schema, target: Schema, rename: Rename) -> RenameTable | None:
     old, new = live.table(rename.old), target.table(rename.new)
-    if rename.declared and (old is None or new is None):
-        return None  # applied already (or an earlier name of a chain): the hint stays in the code
+    if rename.declared and (old is None or new is None or fold(rename.old) == fold(rename.new)):
+        return None  # applied already, an earlier name of a chain, or the name itself: the hint stays
     if old is None:
         raise RenameNotFound(rename.text, f"the database has no table {rename.old!r}")
     if new is None:
@@ -72,8 +72,10 @@ def _column_rename(
     old_table, model = live.table(by_new.get(new_table, new_table)), target.table(new_table)
     old = old_table.column(rename.old) if old_table is not None else None
     new = model.column(rename.new) if model is not None else None
-    if rename.declared and (old_table is None or old is None or new is None):
-        return None  # applied already, a new table, or an earlier name of a chain
+    if rename.declared and (
+        old_table is None or old is None or new is None or fold(rename.old) == fold(rename.new)
+    ):
+        return None  # applied already, a new table, an earlier name of a chain, or the name itself
     if old_table is None or model is None:
         raise RenameNotFound(
             rename.text, f"there is no table {rename.table!r} in both the database and the models"
@@ -107,7 +109,9 @@ def resolve_renames(
 
     The caller's renames must name what is there. Renames the models declare
     are skipped once applied (the old name is gone), and the first of a
-    chain's earlier names the database still has is the one renamed.
+    chain's earlier names the database still has is the one renamed. A
+    declared earlier name that SQLite reads as the same name (``a`` for ``A``)
+    is no rename: spelling is no difference, so renaming would never end.
 
     Raises:
         RenameNotFound: If a caller's rename names a table or column that is not there.

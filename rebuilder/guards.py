@@ -155,6 +155,11 @@ def change_type(table: Table, change: AlterColumn) -> Guard:
 FILL_WAY = "a fill (info={'fill': ...} on the column, --fill or fills=)"
 """How to give existing rows values, for hints."""
 
+FILL_UNIQUE = "change the fill, so that it gives no two rows one value"
+FILL_CHECK = "change the fill, so that every value it gives passes the check"
+FILL_PARENT = "change the fill, so that every value it gives has a parent row"
+"""The way out when the values a fill gives break a constraint."""
+
 
 def not_null(table: Table, column: str, value: str, hint: str) -> Guard:
     """NOT NULL over rows whose value would be NULL.
@@ -225,7 +230,9 @@ def check(table: Table, expr: str, what: str) -> Guard:
     )
 
 
-def orphans(fk: ForeignKey, table: Table, parent: Table | None, lookup: bool) -> Guard:
+def orphans(
+    fk: ForeignKey, table: Table, parent: Table | None, lookup: bool, values: Sequence[str | None] = ()
+) -> Guard:
     """A FOREIGN KEY over rows whose parent does not exist.
 
     Args:
@@ -236,8 +243,19 @@ def orphans(fk: ForeignKey, table: Table, parent: Table | None, lookup: bool) ->
             foreign key (one column, same affinity and collation on both
             sides): SQLite then builds the parents' keys once and looks each
             row up, several times faster than a correlated NOT EXISTS.
+        values: For each key column, what a fill writes into it (None: the
+            column's own value). The values are computed in a derived table
+            first, so a fill's column names never resolve to the parent's.
     """
     cols = [f"c.{quote(table.live_column(c))}" for c in fk.columns]
+    rows = scan(table)
+    if any(values):
+        keys = [
+            f"{v or col} AS {quote(f'_rebuilder_k{i}')}"
+            for i, (v, col) in enumerate(zip(values, cols, strict=True))
+        ]
+        rows = f"(SELECT {row_key(table)}, {', '.join(keys)} FROM {scan(table)}) AS c"
+        cols = [f"c.{quote(f'_rebuilder_k{i}')}" for i in range(len(cols))]
     notnull = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     missing = "1"
     if parent is not None:
@@ -248,14 +266,14 @@ def orphans(fk: ForeignKey, table: Table, parent: Table | None, lookup: bool) ->
         else:
             match = " AND ".join(f"p.{r} = {c}" for r, c in zip(refs, cols, strict=True))
             missing = f"NOT EXISTS (SELECT 1 FROM {source} AS p WHERE {match})"
-    hint = "add the missing parent rows or clear the orphaned keys first"
+    hint = FILL_PARENT if any(values) else "add the missing parent rows or clear the orphaned keys first"
     where = f"{notnull} AND {missing}"
     return Guard(
         VIOLATION,
         table.name,
         None,
         fk.describe(),
-        scan(table),
+        rows,
         where,
         row_key(table),
         hint,
@@ -318,24 +336,24 @@ def _altered_guards(old: Table, change: AlterColumn, copy: Copy | None) -> list[
     return found
 
 
-def _refuse_old_names(step: RebuildStep, copy: Copy) -> None:
-    """Refuse a fill that names a column by the name this sync renames away.
+def renamed_scan(table: Table) -> str:
+    """The live table as ``c``, each column under the name this sync's renames give it.
 
-    The live table still has that name when the fill is checked, so SQLite
-    alone would only complain mid-sync, after the rename.
-
-    Raises:
-        FillFailed: Naming the old and the new name.
+    What the copy reads once the renames have run, so that a fill naming a
+    column by its old name is refused before anything is written.
     """
-    renamed = {fold(c.live): c.name for c in step.old.columns if fold(c.live) != c.key}
-    for name in sorted(column_names(copy.expr) & renamed.keys()):
-        if step.old.column(name) is None:
-            detail = f"no such column: {name} (this sync renames it to {renamed[name]})"
-            raise FillFailed(step.table, copy.column, copy.expr, detail)
+    columns = [f"{quote(c.live)} AS {quote(c.name)}" for c in table.columns]
+    if not table.without_rowid and table.column("rowid") is None:
+        columns.append("rowid AS rowid")
+    return f"(SELECT {', '.join(columns)} FROM main.{quote(table.live)}) AS c"
 
 
 def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
     """Refuse a fill whose expression does not compile against its table, before anything is written.
+
+    The expression is compiled as the guards run it (over the live names) and,
+    when columns of the table are renamed in this sync, as the copy runs it
+    (over the names the models give them).
 
     Raises:
         FillFailed: Naming the column and SQLite's complaint.
@@ -343,14 +361,15 @@ def check_fills(conn: sqlite3.Connection, steps: Sequence[Step]) -> None:
     for step in steps:
         if not isinstance(step, RebuildStep):
             continue
-        for copy in step.copies:
-            if copy.kind != FILL:
-                continue
-            _refuse_old_names(step, copy)
-            try:
-                conn.execute(f"EXPLAIN SELECT {copy.value(live=True)} FROM {scan(step.old)}").fetchall()
-            except sqlite3.Error as exc:
-                raise FillFailed(step.table, copy.column, copy.expr, str(exc)) from exc
+        renamed = any(c.live != c.name for c in step.old.columns)
+        for copy in (c for c in step.copies if c.kind == FILL):
+            queries = [f"SELECT {copy.value(live=True)} FROM {scan(step.old)}"]
+            queries += [f"SELECT {copy.value()} FROM {renamed_scan(step.old)}"] if renamed else []
+            for query in queries:
+                try:
+                    conn.execute(f"EXPLAIN {query}").fetchall()
+                except sqlite3.Error as exc:
+                    raise FillFailed(step.table, copy.column, copy.expr, str(exc)) from exc
 
 
 def _check_guard(check_: Check, old: Table, new: Table, copies: Mapping[str, Copy]) -> Guard | None:
@@ -402,8 +421,22 @@ def _unique_guards(old: Table, new: Table, copies: Mapping[str, Copy]) -> list[G
         if constraint in old.uniques and same and plain:
             continue
         hint = "remove the duplicates first (a server_default fills every existing row with one value)"
+        hint = FILL_UNIQUE if _filled(copies, constraint.columns) else hint
         found.append(unique(old, keys, constraint.describe(), collations, hint))
-    return found
+    return found + _primary_key_guards(old, new, copies)
+
+
+def _primary_key_guards(old: Table, new: Table, copies: Mapping[str, Copy]) -> list[Guard]:
+    """Guard a primary key the copy could break: a new one, or one over columns a fill writes."""
+    columns = new.primary_key
+    if not columns or (columns == old.primary_key and not _filled(copies, columns)):
+        return []
+    keys = _keys(copies, columns)
+    if keys is None:
+        return []
+    collations = tuple(_collation(new, c) for c in columns)
+    hint = FILL_UNIQUE if _filled(copies, columns) else "remove the duplicates first"
+    return [unique(old, keys, f"PRIMARY KEY ({', '.join(columns)})", collations, hint)]
 
 
 def _built_index_guards(step: RebuildStep, copies: Mapping[str, Copy]) -> list[Guard]:
@@ -415,8 +448,15 @@ def _built_index_guards(step: RebuildStep, copies: Mapping[str, Copy]) -> list[G
         keys = _keys(copies, (k.expr for k in index.columns))
         if keys is not None:
             collations = tuple(k.collate for k in index.columns)
-            found.append(unique(step.old, keys, f"unique index {index.name}", collations))
+            filled = _filled(copies, (k.expr for k in index.columns))
+            hint = FILL_UNIQUE if filled else "remove the duplicates first"
+            found.append(unique(step.old, keys, f"unique index {index.name}", collations, hint))
     return found
+
+
+def _filled(copies: Mapping[str, Copy], columns: Iterable[str]) -> bool:
+    """Whether a fill writes one of these columns."""
+    return any(c in copies and copies[c].kind == FILL for c in columns)
 
 
 def _reshaped(
@@ -429,6 +469,8 @@ def _reshaped(
     for check_ in sorted(new.checks, key=repr):
         if check_ not in old.checks or column_names(check_.expr) & filled:
             guard = _check_guard(check_, old, new, by_column)
+            if guard is not None and column_names(check_.expr) & filled:
+                guard = replace(guard, hint=FILL_CHECK)
             found += [guard] if guard is not None else []
     found += _unique_guards(old, new, by_column)
     # Editing in place validates nothing itself: the guards are the proof.
@@ -469,18 +511,47 @@ def _same_matching(fk: ForeignKey, child: Table, parent: Table | None) -> bool:
     return mine.affinity == theirs.affinity and mine.collate == theirs.collate
 
 
-def _fk_guards(changes: Sequence[Change], renamed: Schema, edited: set[str]) -> list[Guard]:
+def _checked_keys(
+    changes: Sequence[Change], target: Schema, written: Mapping[str, Mapping[str, Copy]]
+) -> list[tuple[str, ForeignKey]]:
+    """The foreign keys whose rows a guard reads: those the models add, and those over filled columns."""
+    found = [
+        (c.table, c.constraint)
+        for c in changes
+        if isinstance(c, AddConstraint) and isinstance(c.constraint, ForeignKey)
+    ]
+    for key, copies in sorted(written.items()):
+        table = target.table(key)
+        keys = table.foreign_keys if table is not None else frozenset()
+        found += [(key, fk) for fk in sorted(keys, key=repr) if _filled(copies, fk.columns)]
+    return list(dict.fromkeys((fold(t), fk) for t, fk in found))
+
+
+def _fk_guards(
+    changes: Sequence[Change],
+    renamed: Schema,
+    target: Schema,
+    edited: set[str],
+    written: Mapping[str, Mapping[str, Copy]],
+) -> list[Guard]:
+    """Guard the foreign keys of `_checked_keys` over what their rows will hold.
+
+    ``written`` holds the copy map of each rebuilt table, by key.
+    """
     found = []
     created = {c.table.key for c in changes if isinstance(c, CreateTable)}
-    for change in changes:
-        if not (isinstance(change, AddConstraint) and isinstance(change.constraint, ForeignKey)):
+    for key, fk in _checked_keys(changes, target, written):
+        table = renamed.table(key)
+        if table is None:
             continue
-        fk, table = change.constraint, renamed.table(change.table)
+        copies = written.get(table.key, {})
+        fills = [copies[c].value(live=True) if _filled(copies, [c]) else None for c in fk.columns]
         # A new column's values are not in the live table yet: COMMIT's foreign key check proves it.
-        if table is None or any(table.column(c) is None for c in fk.columns):
+        if any(table.column(c) is None and v is None for c, v in zip(fk.columns, fills, strict=True)):
             continue
         parent = None if fk.ref_table in created else renamed.table(fk.ref_table)
-        guard = orphans(fk, table, parent, _same_matching(fk, table, parent))
+        lookup = _same_matching(fk, table, parent) and not any(fills)
+        guard = orphans(fk, table, parent, lookup, fills)
         found.append(replace(guard, rechecked=table.key not in edited))
     return found
 
@@ -516,7 +587,10 @@ def choose(
         if isinstance(step, CreateIndexStep) and step.index.table not in rebuilt:
             found += _new_index_guard(step, renamed, target)
     edited = {k for k, s in reshaped.items() if isinstance(s, EditSchemaStep)}
-    return tuple(found + _fk_guards(changes, renamed, edited))
+    written = {
+        k: {fold(c.column): c for c in s.copies} for k, s in reshaped.items() if isinstance(s, RebuildStep)
+    }
+    return tuple(found + _fk_guards(changes, renamed, target, edited, written))
 
 
 # --- evaluating ---------------------------------------------------------------

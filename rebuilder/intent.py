@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import MetaData
 
 from rebuilder.errors import BadFill, BadRename
-from rebuilder.names import excluded
+from rebuilder.names import excluded, fold
 from rebuilder.options import Fill, Rename
 
 
@@ -40,11 +40,33 @@ class Declared:
     fills: tuple[Fill, ...] = ()
 
 
-def _names(value: object, where: str) -> tuple[str, ...]:
-    """The earlier names a ``renamed_from`` gives: one string, or a list of them."""
+def _names(value: object, where: str, own: str, others: Iterable[str]) -> tuple[str, ...]:
+    """The earlier names a ``renamed_from`` gives: one string, or a list of them.
+
+    Args:
+        value: The ``renamed_from`` value.
+        where: The table or column, for messages.
+        own: Its name.
+        others: The names of its siblings in the models (the other tables, or
+            the table's other columns).
+
+    Raises:
+        BadRename: If it is not a name or a list of names, or it names a sibling:
+            every database would then hold both names after one sync, which the
+            next one refuses (RenameConflict).
+    """
     names = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, (list, tuple)) else None
     if not names or not all(isinstance(n, str) and n for n in names):
         raise BadRename(f"{where} renamed_from={value!r}", "expected a name or a list of names")
+    taken = {fold(n) for n in others} - {fold(own)}
+    for name in names:
+        if fold(name) in taken:
+            reason = (
+                f"the models also have {name!r}: take the earlier name out of renamed_from "
+                "(once every database has the new name) before giving it to another; "
+                "to swap two names, give both renames once as options instead"
+            )
+            raise BadRename(f"{where} renamed_from={value!r}", reason)
     return tuple(str(n) for n in names)
 
 
@@ -55,18 +77,19 @@ def _fill(value: object, table: str, column: str) -> Fill:
     return Fill(table, column, value.strip(), f"info fill of {where}")
 
 
-def _table_intent(table: object) -> tuple[list[Rename], list[Rename], list[Fill]]:
+def _table_intent(table: object, table_names: Iterable[str]) -> tuple[list[Rename], list[Rename], list[Fill]]:
     from sqlalchemy import Table
 
     assert isinstance(table, Table)
     renames, tables, fills = [], [], []
     if "renamed_from" in table.info:
-        for old in _names(table.info["renamed_from"], table.name):
+        for old in _names(table.info["renamed_from"], table.name, table.name, table_names):
             tables.append(Rename(old, table.name, f"{table.name} renamed_from {old}", declared=True))
+    columns = [c.name for c in table.columns]
     for column in table.columns:
         where = f"{table.name}.{column.name}"
         if "renamed_from" in column.info:
-            for old in _names(column.info["renamed_from"], where):
+            for old in _names(column.info["renamed_from"], where, column.name, columns):
                 renames.append(
                     Rename(old, column.name, f"{where} renamed_from {old}", table.name, declared=True)
                 )
@@ -83,18 +106,20 @@ def declared(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> Decl
         exclude: Glob patterns of tables to leave out.
 
     Raises:
-        BadRename: If a ``renamed_from`` is not a name or a list of names.
+        BadRename: If a ``renamed_from`` is not a name or a list of names, or
+            names another table (or column of its table) of the models.
         BadFill: If a ``fill`` is not an expression.
     """
     patterns = tuple(exclude)
     renames: list[Rename] = []
     tables: list[Rename] = []
     fills: list[Fill] = []
+    names = [t.name for md in metadatas for t in md.tables.values() if not excluded(t.name, patterns)]
     for md in metadatas:
         for table in md.tables.values():
             if excluded(table.name, patterns):
                 continue
-            mine = _table_intent(table)
+            mine = _table_intent(table, names)
             renames += mine[0]
             tables += mine[1]
             fills += mine[2]

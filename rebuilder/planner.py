@@ -14,7 +14,7 @@ the rebuild until it is added to a list here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot.errors import SqlglotError
 
@@ -31,6 +31,7 @@ from rebuilder.changes import (
     DropTable,
     by_table,
 )
+from rebuilder.ddl import reorder_columns
 from rebuilder.diff import Renames, apply_renames, diff
 from rebuilder.errors import FillFailed, ForeignKeyMismatch
 from rebuilder.expressions import column_names, is_constant, mentions, rename_columns
@@ -175,6 +176,8 @@ def can_edit_in_place(old: Table, new: Table) -> bool:
     options stay as they are, and every column change keeps the stored bytes:
     constraints and defaults only, or a declared type within its affinity.
     Added NOT NULL, CHECK and FOREIGN KEY constraints are proved by guards.
+    A model that only orders its columns otherwise is first put in the live
+    order (`in_live_order`).
     """
     if old.name != new.name or [c.key for c in old.columns] != [c.key for c in new.columns]:
         return False
@@ -182,6 +185,25 @@ def can_edit_in_place(old: Table, new: Table) -> bool:
         return False
     pairs = [(c, new.columns[i]) for i, c in enumerate(old.columns)]
     return all(_keeps_bytes(a, b, b.key in new.primary_key, new.strict) for a, b in pairs)
+
+
+def in_live_order(old: Table, new: Table) -> Table:
+    """``new`` with its column definitions in ``old``'s order, when both have the same columns.
+
+    Column order is no difference (a table built by migrations has its added
+    columns last, where the models may declare them anywhere), but a stored
+    row holds its values by position: an in-place edit must keep the live
+    order, and the models' definitions, moved whole, give exactly that.
+    """
+    keys = [c.key for c in old.columns]
+    if [c.key for c in new.columns] == keys or sorted(keys) != sorted(c.key for c in new.columns):
+        return new
+    try:
+        sql = reorder_columns(new.sql, keys)
+    except ValueError:
+        return new  # a statement the splitter cannot cut: the rebuild is always right
+    by_key = {c.key: c for c in new.columns}
+    return replace(new, columns=tuple(by_key[k] for k in keys), sql=sql)
 
 
 def _materialize(old: Table, new: Table) -> tuple[tuple[str, str], ...]:
@@ -202,6 +224,7 @@ def _edit(old: Table, new: Table, reasons: tuple[str, ...], schema: Schema) -> E
     Writing out old defaults runs an UPDATE, which would fire the user's
     UPDATE triggers: a table with triggers is rebuilt instead.
     """
+    new = in_live_order(old, new)
     if not can_edit_in_place(old, new):
         return None
     materialize = _materialize(old, new)

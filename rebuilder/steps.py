@@ -158,8 +158,12 @@ class AddColumnStep(Step):
 class DropColumnStep(Step):
     """A native ``ALTER TABLE DROP COLUMN``."""
 
-    drops_data: ClassVar[bool] = True
     column: Column
+
+    @property
+    def destructive(self) -> bool:
+        """Whether the column stores values: a generated one's are computed from the others."""
+        return self.column.generated is None
 
     def __str__(self) -> str:
         return f"drop column {self.table}.{self.column.live}"

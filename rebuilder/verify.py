@@ -14,6 +14,7 @@ from rebuilder.changes import AddConstraint, Change, CreateTable
 from rebuilder.ddl import trigger_event
 from rebuilder.errors import DependentBroken, UnsupportedSchema, VerificationFailed
 from rebuilder.execute import real_names
+from rebuilder.guards import FILL_PARENT
 from rebuilder.names import fold, quote
 from rebuilder.reflect import reflect
 from rebuilder.results import Violation
@@ -47,14 +48,19 @@ def _fk_ids(conn: sqlite3.Connection, table: str) -> dict[int, ForeignKey]:
 
 
 def check_foreign_keys(
-    conn: sqlite3.Connection, tables: Iterable[str], added: Iterable[ForeignKey]
+    conn: sqlite3.Connection,
+    tables: Iterable[str],
+    added: Iterable[ForeignKey],
+    filled: Iterable[ForeignKey] = (),
 ) -> list[Violation]:
     """Run ``PRAGMA foreign_key_check`` on the touched tables.
 
-    Orphans under a foreign key the sync added are violations; orphans that
-    were already there under an existing key are only logged.
+    Orphans under a foreign key the sync added, or whose columns a fill
+    wrote, are violations; orphans that were already there under an existing
+    key are only logged.
     """
-    wanted = {(fk.columns, fk.ref_table): fk for fk in added}
+    filled = list(filled)
+    wanted = {(fk.columns, fk.ref_table): fk for fk in (*added, *filled)}
     found: dict[tuple[str, str], list[object]] = {}
     for table in tables:
         ids = _fk_ids(conn, table)
@@ -65,8 +71,12 @@ def check_foreign_keys(
                 found.setdefault((table, match.describe()), []).append(rowid)
             else:
                 log.warning("table %s already had an orphaned row (rowid %s)", table, rowid)
+    fill_made = {fk.describe() for fk in filled}
     hint = "add the missing parent rows or clear the orphaned keys first"
-    return [Violation(t, what, len(rows), tuple(rows[:5]), hint) for (t, what), rows in found.items()]
+    return [
+        Violation(t, what, len(rows), tuple(rows[:5]), FILL_PARENT if what in fill_made else hint)
+        for (t, what), rows in found.items()
+    ]
 
 
 def _trigger_probe(conn: sqlite3.Connection, name: str, table: str, sql: str) -> str:
@@ -132,6 +142,6 @@ def unproven_foreign_keys(
 ) -> list[Violation]:
     """Check the foreign keys the sync adds or fills that no guard proved, on their tables only."""
     keys = [(t, fk) for t, fk in added_foreign_keys(changes) if fk not in proven]
-    keys += filled_foreign_keys(steps)
-    tables = sorted({t for t, _ in keys})
-    return check_foreign_keys(conn, tables, [fk for _, fk in keys])
+    filled = filled_foreign_keys(steps)
+    tables = sorted({t for t, _ in (*keys, *filled)})
+    return check_foreign_keys(conn, tables, [fk for _, fk in keys], [fk for _, fk in filled])

@@ -16,8 +16,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import execute, snapshot
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, MetaData, String, Table, Text
+from conftest import execute, rows, snapshot
+from sqlalchemy import (
+    CHAR,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 import rebuilder
 from rebuilder.capabilities import Capabilities
@@ -123,3 +135,81 @@ def test_an_in_place_edit_over_rows_that_break_it_is_refused(source: Path) -> No
         rebuilder.sync(models(fk=True), source)
     assert caught.value.violations[0].samples == (2,)
     assert snapshot(source) == before
+
+
+# --- columns the migrations appended ------------------------------------------------------
+# Prefect's flow_run, as its Alembic history leaves it on SQLite: columns added later sit
+# last, where the models declare them in the middle, and the models' Enum has grown from
+# VARCHAR(9) to VARCHAR(10). Column order is no difference, so the edit keeps the live order.
+
+RUNS = (
+    "CREATE TABLE flow (id CHAR(36) NOT NULL, CONSTRAINT pk_flow PRIMARY KEY (id))",
+    "CREATE TABLE flow_run (id CHAR(36) NOT NULL, name VARCHAR NOT NULL, state_type VARCHAR(9), "
+    "run_count INTEGER DEFAULT '0' NOT NULL, flow_id CHAR(36) NOT NULL, "
+    "CONSTRAINT pk_flow_run PRIMARY KEY (id), "
+    "CONSTRAINT fk_flow_run__flow_id__flow FOREIGN KEY(flow_id) REFERENCES flow (id) ON DELETE CASCADE)",
+    "CREATE INDEX ix_flow_run__state_type ON flow_run (state_type)",
+    "CREATE UNIQUE INDEX uq_flow_run__flow_id_name ON flow_run (flow_id, name)",
+    "INSERT INTO flow VALUES ('f1')",
+    "INSERT INTO flow_run (id, name, state_type, flow_id) VALUES ('r1', 'a', 'COMPLETED', 'f1')",
+    "ALTER TABLE flow_run ADD COLUMN state_name VARCHAR DEFAULT 'none' NOT NULL",
+    "INSERT INTO flow_run VALUES ('r2', 'b', NULL, 3, 'f1', 'Late')",
+)
+RUN_COLUMNS = ("id", "name", "state_type", "state_name", "run_count", "flow_id")
+
+
+def flow_runs() -> MetaData:
+    md = MetaData()
+    Table("flow", md, Column("id", CHAR(36), primary_key=True))
+    states = ("SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CANCELLING")
+    Table(
+        "flow_run",
+        md,
+        Column("id", CHAR(36), primary_key=True),
+        Column("name", String, nullable=False),
+        Column("state_type", Enum(*states, name="state_type")),
+        Column("state_name", String, nullable=False, server_default="none"),
+        Column("run_count", Integer, nullable=False, server_default="0"),
+        Column("flow_id", CHAR(36), ForeignKey("flow.id", ondelete="CASCADE"), nullable=False),
+        Index("ix_flow_run__state_type", "state_type"),
+        Index("uq_flow_run__flow_id_name", "flow_id", "name", unique=True),
+    )
+    return md
+
+
+def run_values(db: Path) -> list[tuple[object, ...]]:
+    picked = ", ".join(f"{c}, typeof({c})" for c in RUN_COLUMNS)
+    return rows(db, f"SELECT rowid, {picked} FROM flow_run ORDER BY id")
+
+
+def test_columns_the_migrations_appended_are_still_edited_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edited, rebuilt = tmp_path / "edited.db", tmp_path / "rebuilt.db"
+    execute(edited, *RUNS)
+    shutil.copyfile(edited, rebuilt)
+    before = run_values(edited)
+    target = flow_runs()
+
+    shown = rebuilder.plan(target, edited)
+    assert [s.kind for s in shown.steps] == ["edit_schema"]
+    assert str(shown) == (
+        "- edit table flow_run in place: alter column flow_run.state_type: type VARCHAR(9) -> VARCHAR(10)"
+    )
+    rebuilder.sync(target, edited)
+    stored = rows(edited, "SELECT name FROM pragma_table_info('flow_run') ORDER BY cid")
+    assert [n for (n,) in stored] == ["id", "name", "state_type", "run_count", "flow_id", "state_name"]
+
+    real = Capabilities.of
+    monkeypatch.setattr(
+        Capabilities, "of", classmethod(lambda cls, conn: replace(real(conn), writable_schema=False))
+    )
+    assert [s.kind for s in rebuilder.sync(target, rebuilt).steps] == ["rebuild"]
+    monkeypatch.undo()
+
+    for db in (edited, rebuilt):
+        assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+        assert rebuilder.check(target, db) == []
+        assert run_values(db) == before
+    assert before[0][7:9] == ("none", "text")  # stored before ADD COLUMN: reads the default
+    assert state(edited)[0] == state(rebuilt)[0]

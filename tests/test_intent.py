@@ -7,11 +7,12 @@ differences real databases showed.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import execute, rows, run_cli, snapshot, write_models
-from sqlalchemy import CheckConstraint, Column, Computed, ForeignKey, Integer, MetaData, String, Table
+from sqlalchemy import CheckConstraint, Column, Computed, Float, ForeignKey, Integer, MetaData, String, Table
 
 import rebuilder
 from rebuilder.errors import ConstraintViolated, DataLossRefused, FillFailed, RenameConflict
@@ -140,22 +141,56 @@ def test_a_fill_that_does_not_compile_is_refused_naming_the_column(hobbies: Path
 
 
 @pytest.mark.parametrize(
-    ("column", "fill", "constraint", "count", "samples"),
+    ("column", "fill", "constraint", "count", "samples", "hint"),
     [
-        (Column("level", Integer, nullable=False), "level + 0", "NOT NULL on column 'level'", 1, (2,)),
-        (Column("level", Integer, nullable=False, unique=True), "7", "UNIQUE (level)", 1, (7,)),
+        (
+            Column("level", Integer, nullable=False),
+            "level + 0",
+            "NOT NULL on column 'level'",
+            1,
+            (2,),
+            "change the fill",
+        ),
+        (
+            Column("level", Integer, nullable=False, unique=True),
+            "7",
+            "UNIQUE (level)",
+            1,
+            (7,),
+            "change the fill, so that it gives no two rows one value",
+        ),
+        (
+            Column("level", Integer, nullable=False, index=True, unique=True),
+            "7",
+            "unique index ix_hobby_level",
+            1,
+            (7,),
+            "change the fill, so that it gives no two rows one value",
+        ),
         (
             Column("level", Integer, CheckConstraint("level < 5"), nullable=False),
             "coalesce(level, 0) * 2",
             "CHECK (level < 5)",
             1,
             (1,),
+            "change the fill, so that every value it gives passes the check",
         ),
     ],
-    ids=["null-under-not-null", "duplicates-under-unique", "check-violation"],
+    ids=[
+        "null-under-not-null",
+        "duplicates-under-unique",
+        "duplicates-under-unique-index",
+        "check-violation",
+    ],
 )
 def test_guards_refuse_a_bad_fill_with_count_and_sample(
-    hobbies: Path, column: Column, fill: str, constraint: str, count: int, samples: tuple[object, ...]
+    hobbies: Path,
+    column: Column,
+    fill: str,
+    constraint: str,
+    count: int,
+    samples: tuple[object, ...],
+    hint: str,
 ) -> None:
     # A fill applies to a column that needs values: level is made NOT NULL each time.
     md = hobby(Column("name", String(50)), column)
@@ -164,7 +199,7 @@ def test_guards_refuse_a_bad_fill_with_count_and_sample(
         rebuilder.sync(md, hobbies, fills={"hobby.level": fill}, allow_data_loss=True)
     (violation,) = caught.value.violations
     assert constraint in violation.constraint
-    assert (violation.count, violation.samples) == (count, samples)
+    assert (violation.count, violation.samples, violation.hint) == (count, samples, hint)
     assert snapshot(hobbies) == before
 
 
@@ -185,11 +220,14 @@ def test_a_fill_that_orphans_rows_under_a_foreign_key_is_refused(db: Path) -> No
         Column("city_id", Integer, ForeignKey("city.id")),
     )
     before = snapshot(db)
+    (shown,) = rebuilder.plan(md, db, fills={"friend.city_id": "coalesce(city_id, 99)"}).violations
+    assert (shown.count, shown.samples) == (1, (2,))  # the guard, before any step
     with pytest.raises(ConstraintViolated) as caught:
         rebuilder.sync(md, db, fills={"friend.city_id": "coalesce(city_id, 99)"})
     (violation,) = caught.value.violations
     assert (violation.table, violation.count) == ("friend", 1)
     assert "FOREIGN KEY (city_id) REFERENCES city (id)" in violation.constraint
+    assert violation.hint == "change the fill, so that every value it gives has a parent row"
     assert snapshot(db) == before
 
 
@@ -266,3 +304,100 @@ def test_an_integer_primary_key_is_not_null_without_saying_so(db: Path) -> None:
     Table("t", md, Column("id", Integer, primary_key=True), Column("x", Integer))
     assert rebuilder.plan(md, db).steps == ()
     assert rebuilder.check(md, db) == []
+
+
+# --- docs/intent.md shows what rebuilder prints ------------------------------------------------
+
+DOC = (Path(__file__).parent.parent / "docs" / "intent.md").read_text(encoding="utf-8")
+MARKS = {
+    "step": "- ",
+    "destructive": "! ",
+    "hint": "  hint: ",
+    "loss": "  data loss: ",
+    "refused": "  refused: ",
+}
+
+
+def shown(md: MetaData, db: Path, **options: object) -> list[str]:
+    """The plan's lines as ``rebuilder plan`` prints them (without colour)."""
+    return [MARKS.get(kind, "") + text for kind, text in rebuilder.plan(md, db, **options).lines(cli=True)]  # type: ignore[arg-type]
+
+
+def in_doc(lines: list[str]) -> None:
+    block = "\n".join(lines)
+    assert block in DOC, block
+
+
+def test_the_renames_in_docs_intent_md_plan_what_it_shows(hobbies: Path, tmp_path: Path) -> None:
+    behind = tmp_path / "at-release-1.db"
+    shutil.copyfile(hobbies, behind)
+    in_doc(shown(hobby(Column("title", String(50)), Column("level", Integer)), hobbies))
+    release_2 = hobby(Column("title", String(50), info={"renamed_from": "name"}), Column("level", Integer))
+    in_doc(["$ rebuilder plan models.py:Base app.db", *shown(release_2, hobbies)])
+    rebuilder.sync(release_2, hobbies)
+    assert shown(release_2, hobbies) == [
+        f"nothing to do; version {rebuilder.plan(release_2, hobbies).version}"
+    ]
+
+    release_3 = MetaData()
+    Table(
+        "hobbies",
+        release_3,
+        Column("id", Integer, primary_key=True),
+        Column("label", String(50), info={"renamed_from": ["name", "title"]}),
+        Column("level", Integer),
+        info={"renamed_from": "hobby"},
+    )
+    in_doc(["$ rebuilder plan models.py:Base at-release-2.db", *shown(release_3, hobbies)])
+    in_doc(["$ rebuilder plan models.py:Base at-release-1.db", *shown(release_3, behind)])
+
+
+def test_the_fills_in_docs_intent_md_plan_what_it_shows(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE users (id INTEGER NOT NULL, email VARCHAR(100) NOT NULL, status VARCHAR(20), "
+        "PRIMARY KEY (id))",
+        "INSERT INTO users VALUES (1, 'Ada@Example.org', 'active'), (2, 'alan@example.org', NULL), "
+        "(3, 'grace@example.org', 'away')",
+        "CREATE TABLE products (id INTEGER NOT NULL, price VARCHAR(20), PRIMARY KEY (id))",
+        "INSERT INTO products VALUES (1, '2,50'), (2, '10'), (3, NULL)",
+    )
+
+    def models(fills: bool) -> MetaData:
+        md = MetaData()
+        status = {"fill": "coalesce(status, 'active')"} if fills else {}
+        login = {"fill": "lower(email)"} if fills else {}
+        Table(
+            "users",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("email", String(100), nullable=False),
+            Column("status", String(20), nullable=False, server_default="active", info=status),
+            Column("login", String(100), nullable=False, unique=True, info=login),
+        )
+        Table("products", md, Column("id", Integer, primary_key=True), Column("price", Float))
+        return md
+
+    price = "CAST(replace(price, ',', '.') AS REAL)"
+
+    def lines(table: str, declared: bool, **options: object) -> list[str]:
+        return [line for line in shown(models(declared), db, **options) if table in line]
+
+    in_doc(["$ rebuilder plan models.py:Base app.db", *lines("users", declared=True)])
+    refused = lines("users", declared=False)
+    assert len(refused) == 3, refused
+    in_doc(refused)
+    in_doc(["$ rebuilder plan models.py:Base app.db", *lines("products", declared=False)])
+    flag = f'$ rebuilder plan models.py:Base app.db --fill "products.price={price}"'
+    in_doc([flag, *lines("products", declared=False, fills={"products.price": price})])
+    rebuilder.sync(models(fills=True), db, fills={"products.price": price})
+    assert rows(db, "SELECT * FROM users ORDER BY id") == [
+        (1, "Ada@Example.org", "active", "ada@example.org"),
+        (2, "alan@example.org", "active", "alan@example.org"),
+        (3, "grace@example.org", "away", "grace@example.org"),
+    ]
+    assert rows(db, "SELECT price, typeof(price) FROM products ORDER BY id") == [
+        (2.5, "real"),
+        (10.0, "real"),
+        (None, "null"),
+    ]

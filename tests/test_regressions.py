@@ -1,4 +1,4 @@
-"""Bugs found by reading the engine whole (issue 10), each pinned on a real file.
+"""Bugs found by reading the engine whole (issues 10 and 11), each pinned on a real file.
 
 Every test here failed before its fix: the message, the values and the file
 are checked, not only that something was raised.
@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from conftest import execute, rows, snapshot
-from sqlalchemy import CheckConstraint, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Integer, MetaData, String, Table, Text
 
 import rebuilder
 from rebuilder.capabilities import Capabilities
 from rebuilder.ddl import trigger_event
 from rebuilder.declare import declare
 from rebuilder.diff import resolve_renames
-from rebuilder.errors import ConstraintViolated, FillFailed, UnsupportedSchema
+from rebuilder.errors import BadRename, ConstraintViolated, FillFailed, UnsupportedSchema
 from rebuilder.execute import measure_rebuilds
 from rebuilder.options import Options
 from rebuilder.planner import make_plan
@@ -164,6 +164,194 @@ def test_a_quoted_number_default_is_checked_as_the_number_it_stores(db: Path) ->
     assert rebuilder.check(md, db) == []
 
 
+# Found reading the intent code (issue 11): a declared earlier name that folds to the
+# name itself ("a" for "a" or "A", a list that still holds it) planned a rename on every
+# plan, so `plan` never came up to date while `check` said in sync.
+@pytest.mark.parametrize(
+    ("live", "model", "renamed_from"),
+    [("a", "a", "a"), ("a", "A", ["x", "a"]), ("A", "A", "a")],
+    ids=["same", "case-in-a-chain", "case-already-spelled"],
+)
+def test_a_declared_rename_from_the_name_itself_plans_nothing(
+    db: Path, live: str, model: str, renamed_from: object
+) -> None:
+    execute(db, f"CREATE TABLE t (id INTEGER PRIMARY KEY, {live} TEXT)", "INSERT INTO t VALUES (1, 'kept')")
+    md = MetaData()
+    Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column(model, Text, info={"renamed_from": renamed_from}),
+    )
+    assert rebuilder.plan(md, db).steps == ()  # was: rename column t.a -> a, on every plan
+    rebuilder.sync(md, db)
+    assert rebuilder.plan(md, db).steps == ()
+    assert rows(db, f"SELECT {model}, typeof({model}) FROM t") == [("kept", "text")]
+
+
+def test_a_declared_table_rename_from_the_name_itself_plans_nothing(db: Path) -> None:
+    execute(db, "CREATE TABLE t (id INTEGER PRIMARY KEY)", "INSERT INTO t VALUES (7)")
+    md = MetaData()
+    Table("T", md, Column("id", Integer, primary_key=True), info={"renamed_from": "t"})
+    assert rebuilder.plan(md, db).steps == ()  # was: rename table t -> T, on every plan
+    assert rows(db, "SELECT id FROM T") == [(7,)]
+
+
+# Found checking docs/intent.md: a fill naming a column by the name this sync renames away
+# compiled against the live table (where the old name still exists), so it passed the check
+# and failed mid-copy (SyncFailed, rolled back) instead of being refused up front by name.
+@pytest.mark.parametrize(
+    ("declared", "flags"),
+    [(True, {}), (False, {"renames": ["t.label=title"]})],
+    ids=["renamed-in-info", "renamed-by-flag"],
+)
+def test_a_fill_naming_a_renamed_column_by_its_old_name_is_refused_before_any_write(
+    db: Path, declared: bool, flags: dict[str, object]
+) -> None:
+    execute(
+        db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT, n INTEGER)",
+        "INSERT INTO t VALUES (1, 'a', 1), (2, NULL, NULL)",
+    )
+    info = {"renamed_from": "label"} if declared else {}
+    md = MetaData()
+    Table(
+        "t",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("title", Text, info=info),
+        Column("n", Integer, nullable=False, info={"fill": "coalesce(n, length(label))"}),
+    )
+    before = snapshot(db)
+    with pytest.raises(FillFailed) as caught:
+        rebuilder.sync(md, db, **flags)  # was: SyncFailed ... no such column: label (rolled back)
+    assert (caught.value.table, caught.value.column, caught.value.detail) == (
+        "t",
+        "n",
+        "no such column: label",
+    )
+    with pytest.raises(FillFailed):
+        rebuilder.plan(md, db, **flags)
+    assert snapshot(db) == before
+    md.tables["t"].c.n.info["fill"] = "coalesce(n, length(title), 0)"
+    rebuilder.sync(md, db, **flags)
+    assert rows(db, "SELECT id, title, n, typeof(n) FROM t ORDER BY id") == [
+        (1, "a", 1, "integer"),
+        (2, None, 0, "integer"),
+    ]
+
+
+# Found checking docs/intent.md: the orphan guard of a foreign key the models add read the
+# rows' current values, not what a fill writes, so a fill that mends the orphans was refused
+# (and one that makes new orphans was counted on the old values).
+def test_a_new_foreign_key_is_guarded_over_the_values_a_fill_writes(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE city (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE friend (id INTEGER PRIMARY KEY, city_id INTEGER)",
+        "INSERT INTO city VALUES (1)",
+        "INSERT INTO friend VALUES (1, 1), (2, 99), (3, NULL)",
+    )
+
+    def models(fill: str) -> MetaData:
+        md = MetaData()
+        Table("city", md, Column("id", Integer, primary_key=True))
+        Table(
+            "friend",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("city_id", Integer, ForeignKey("city.id"), nullable=False, info={"fill": fill}),
+        )
+        return md
+
+    before = snapshot(db)
+    (shown,) = rebuilder.plan(models("coalesce(city_id, 7)"), db).violations  # the guard alone
+    assert (shown.count, shown.samples) == (2, (2, 3))
+    with pytest.raises(ConstraintViolated) as caught:
+        rebuilder.sync(models("coalesce(city_id, 7)"), db)
+    (violation,) = caught.value.violations
+    assert (violation.count, violation.samples) == (2, (2, 3))  # was: 1, (2,): the old values
+    assert violation.hint == "change the fill, so that every value it gives has a parent row"
+    assert snapshot(db) == before
+
+    mended = models("CASE WHEN city_id IN (SELECT id FROM city) THEN city_id ELSE 1 END")
+    assert rebuilder.plan(mended, db).violations == ()  # was: refused, row 2 orphaned
+    rebuilder.sync(mended, db)
+    assert rows(db, "SELECT id, city_id, typeof(city_id) FROM friend ORDER BY id") == [
+        (1, 1, "integer"),
+        (2, 1, "integer"),
+        (3, 1, "integer"),
+    ]
+    assert rows(db, "PRAGMA foreign_key_check") == []
+
+
+# Found writing docs/intent.md: models whose renamed_from names another column (or table) of
+# the models were applied once (the old name added as a new column), and every plan after
+# that raised RenameConflict, since the database then had both names. Refused up front.
+def test_a_renamed_from_naming_another_column_of_the_models_is_refused_up_front(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE hobby (id INTEGER PRIMARY KEY, title VARCHAR(50))",
+        "INSERT INTO hobby VALUES (1, 'x')",
+    )
+    md = MetaData()
+    Table(
+        "hobby",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("title", String(50), info={"renamed_from": ["label", "NAME"]}),
+        Column("name", String(50)),
+    )
+    before = snapshot(db)
+    with pytest.raises(BadRename) as caught:
+        rebuilder.sync(md, db)  # was: add column hobby.name, then RenameConflict on every plan
+    assert str(caught.value).startswith(
+        "bad rename \"hobby.title renamed_from=['label', 'NAME']\": the models also have 'NAME': "
+        "take the earlier name out of renamed_from (once every database has the new name) "
+        "before giving it to another"
+    )
+    assert caught.value.exit_code == 2
+    assert snapshot(db) == before
+
+
+def test_a_table_renamed_from_another_table_of_the_models_is_refused_up_front(db: Path) -> None:
+    md = MetaData()
+    Table("person", md, Column("id", Integer, primary_key=True), info={"renamed_from": "people"})
+    Table("people", md, Column("id", Integer, primary_key=True))
+    with pytest.raises(BadRename, match="the models also have 'people'"):
+        rebuilder.plan(md, db)
+
+
+# Found checking docs/data-safety.md: a primary key moved onto a column holding duplicates
+# had no guard: plan showed nothing and sync failed mid-copy (SyncFailed, rolled back),
+# where every other uniqueness the models add is refused with the count and a sample.
+def test_a_primary_key_over_duplicates_is_a_violation(db: Path) -> None:
+    execute(
+        db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT NOT NULL)",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'a'), (3, 'b')",
+    )
+    md = MetaData()
+    Table("t", md, Column("id", Integer), Column("code", Text, primary_key=True))
+    (shown,) = rebuilder.plan(md, db).violations  # was: no violation
+    assert (shown.constraint, shown.count, shown.samples) == ("PRIMARY KEY (code)", 1, ("a",))
+    before = snapshot(db)
+    with pytest.raises(ConstraintViolated) as caught:
+        rebuilder.sync(md, db, allow_data_loss=True)  # was: SyncFailed: UNIQUE constraint failed: t.code
+    assert str(caught.value).startswith(
+        "1 existing row(s) of table 't' violate PRIMARY KEY (code) (e.g. 'a'); nothing was changed, "
+        "remove the duplicates first"
+    )
+    assert snapshot(db) == before
+    execute(db, "UPDATE t SET code = 'c' WHERE id = 2")
+    rebuilder.sync(md, db)
+    assert rows(db, "SELECT code, id, typeof(id) FROM t ORDER BY code") == [
+        ("a", 1, "integer"),
+        ("b", 3, "integer"),
+        ("c", 2, "integer"),
+    ]
+
+
 def test_ctrl_c_after_commit_is_not_reported_as_a_rollback(tmp_path: Path, db: Path) -> None:
     # Found by the live-database work: an interrupt that lands after COMMIT (while
     # the sync truncates the -wal) was reported as "rolled back". The CLI now asks
@@ -186,27 +374,3 @@ def test_ctrl_c_after_commit_is_not_reported_as_a_rollback(tmp_path: Path, db: P
         str(after.value)
         == f"interrupted after the sync committed: the database is at version {applied.version}"
     )
-
-
-def test_a_fill_naming_a_column_by_its_old_name_is_refused_at_plan(db: Path) -> None:
-    # Found writing the Flask walk-through: a fill over a column renamed in the same
-    # sync compiled against the live table, then failed mid-sync after the rename.
-    execute(
-        db,
-        "CREATE TABLE hobby (id INTEGER PRIMARY KEY, name VARCHAR(50))",
-        "INSERT INTO hobby VALUES (1, NULL)",
-    )
-    md = MetaData()
-    fill = "coalesce(name, '?')"
-    Table(
-        "hobby",
-        md,
-        Column("id", Integer, primary_key=True),
-        Column("title", String(50), nullable=False, info={"renamed_from": "name", "fill": fill}),
-    )
-    before = snapshot(db)
-    for attempt in (rebuilder.plan, rebuilder.sync):
-        with pytest.raises(FillFailed) as caught:
-            attempt(md, db)
-        assert caught.value.detail == "no such column: name (this sync renames it to title)"
-    assert snapshot(db) == before

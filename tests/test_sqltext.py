@@ -6,7 +6,13 @@ import sqlite3
 
 import pytest
 
-from rebuilder.ddl import qualify_index, rename_table_in_ddl, split_create_index, split_create_table
+from rebuilder.ddl import (
+    qualify_index,
+    rename_table_in_ddl,
+    reorder_columns,
+    split_create_index,
+    split_create_table,
+)
 from rebuilder.expressions import canonical_expr, canonical_type, rename_columns
 from rebuilder.guards import survives
 from rebuilder.names import quote
@@ -107,6 +113,19 @@ def test_rename_table_in_ddl_keeps_the_body_and_its_self_references() -> None:
     assert rename_table_in_ddl(sql, "tmp x") == (
         'CREATE TABLE main."tmp x" (id INTEGER PRIMARY KEY, parent INT REFERENCES node(id)) STRICT'
     )
+
+
+def test_reorder_columns_moves_whole_definitions_and_keeps_the_constraints() -> None:
+    sql = (
+        'CREATE TABLE t (\n\t"my col" INT CHECK ("my col" > 0), \n\t[b c] TEXT, \n\tE INT, '
+        "\n\tPRIMARY KEY (e), \n\tFOREIGN KEY([b c]) REFERENCES u (x), CHECK (1)\n) STRICT"
+    )
+    assert reorder_columns(sql, ["e", "my col", "b c"]) == (
+        'CREATE TABLE t (\n\tE INT, \n\t"my col" INT CHECK ("my col" > 0), \n\t[b c] TEXT, '
+        "\n\tPRIMARY KEY (e), \n\tFOREIGN KEY([b c]) REFERENCES u (x), CHECK (1)\n) STRICT"
+    )
+    with pytest.raises(ValueError, match="does not name exactly"):
+        reorder_columns(sql, ["e", "my col"])
 
 
 def test_split_create_index() -> None:
