@@ -7,6 +7,7 @@ usage errors.
 
 from __future__ import annotations
 
+import glob
 import logging
 import re
 import sqlite3
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -35,6 +36,9 @@ from rebuilder.errors import DataLossRefused, RebuilderError
 from rebuilder.load import load_models
 from rebuilder.results import CheckResult, Plan
 from rebuilder.version import read_history, read_version
+
+if TYPE_CHECKING:
+    from rebuilder.fleet_cli import Flags
 
 # The Click that typer parses with (recent typer carries its own copy): its usage
 # error is the base of typer.BadParameter, and its root error the next one up.
@@ -88,6 +92,47 @@ ExistingDatabase = Annotated[
     typer.Argument(
         metavar="DATABASE", help="The SQLite file or a sqlite:/// URL; this command never creates it."
     ),
+]
+Databases = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="DATABASE",
+        help=(
+            "The SQLite file (created if missing) or a sqlite:/// URL. Several, or a quoted glob "
+            "such as 'tenants/*.db': each file is synced in its own transaction."
+        ),
+    ),
+]
+ExistingDatabases = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="DATABASE",
+        help=(
+            "The SQLite file or a sqlite:/// URL; this command never creates it. Several, or a "
+            "quoted glob such as 'tenants/*.db': each file is read on its own."
+        ),
+    ),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Worker processes for many files (default: the number of cores).",
+    ),
+]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Only the files of shard K of N (counting from 1), split by a stable hash of each file's name.",
+    ),
+]
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="One JSON document on stdout: a record per file and the totals.")
 ]
 Renames = Annotated[
     list[str] | None,
@@ -273,10 +318,34 @@ def _report_growth(database: str, before: int | None, vacuum: bool) -> None:
         out.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
 
 
+def _over_many(databases: list[str], shard: str | None, as_json: bool) -> bool:
+    """Whether a command goes over many files: several DATABASE arguments, a glob, a shard or JSON."""
+    if len(databases) != 1 or shard is not None or as_json:
+        return True
+    only = databases[0]
+    return glob.has_magic(only) and not only.startswith("sqlite:") and not Path(only).exists()
+
+
+def _fleet_flags(
+    models: str,
+    databases: list[str],
+    jobs: int | None,
+    shard: str | None,
+    as_json: bool,
+    debug: bool,
+    progress: bool = True,
+) -> Flags:
+    """The `rebuilder.fleet_cli.Flags` of a command over many files (options added by ``with_options``)."""
+    from rebuilder.fleet_cli import Flags
+
+    shown = progress and err.is_terminal
+    return Flags(models, tuple(databases), jobs=jobs, shard=shard, json=as_json, progress=shown, debug=debug)
+
+
 @app.command(cls=_Command)
 def sync(
     models: Models,
-    database: Database,
+    databases: Databases,
     dry_run: DryRun = False,
     yes: Yes = False,
     allow_data_loss: AllowDataLoss = False,
@@ -289,9 +358,29 @@ def sync(
     no_progress: NoProgress = False,
     relax_secure_delete: RelaxSecureDelete = False,
     vacuum: Vacuum = False,
+    jobs: Jobs = None,
+    shard: Shard = None,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
-    """Apply the models to the database in one transaction."""
+    """Apply the models to the database in one transaction (to each file in its own)."""
+    if _over_many(databases, shard, as_json):
+        from rebuilder import fleet_cli
+
+        def many() -> None:
+            flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, not no_progress)
+            with_options = flags.with_options(rename, rename_table, fill, exclude, version_table, timeout)
+            if dry_run:
+                fleet_cli.plan(with_options, sql=False)
+                return
+            allow = allow_data_loss or yes
+            fleet_cli.sync(
+                with_options, allow_data_loss=allow, relax_secure_delete=relax_secure_delete, vacuum=vacuum
+            )
+
+        _run(debug, many)
+        return
+    database = databases[0]
 
     def action() -> None:
         metadatas = load_models(models)
@@ -337,7 +426,7 @@ def sync(
 @app.command(cls=_Command)
 def plan(
     models: Models,
-    database: ExistingDatabase,
+    databases: ExistingDatabases,
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the exact SQL statements sync would run.")
     ] = False,
@@ -347,9 +436,24 @@ def plan(
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    jobs: Jobs = None,
+    shard: Shard = None,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Show what sync would do, step by step; change nothing."""
+    if _over_many(databases, shard, as_json):
+        from rebuilder import fleet_cli
+
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug)
+        _run(
+            debug,
+            lambda: fleet_cli.plan(
+                flags.with_options(rename, rename_table, fill, exclude, version_table, timeout), sql=sql
+            ),
+        )
+        return
+    database = databases[0]
 
     def action() -> None:
         shown = api.plan(
@@ -375,13 +479,26 @@ def plan(
 @app.command(cls=_Command)
 def check(
     models: Models,
-    database: ExistingDatabase,
+    databases: ExistingDatabases,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    jobs: Jobs = None,
+    shard: Shard = None,
+    as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Exit 0 if the database matches the models, else 1 with the differences listed."""
+    if _over_many(databases, shard, as_json):
+        from rebuilder import fleet_cli
+
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug)
+        _run(
+            debug,
+            lambda: fleet_cli.check(flags.with_options(None, None, None, exclude, version_table, timeout)),
+        )
+        return
+    database = databases[0]
 
     def action() -> int:
         found = api.check(
