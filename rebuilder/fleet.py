@@ -18,8 +18,6 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +41,8 @@ from rebuilder.worker import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sqlalchemy import MetaData
 
 log = logging.getLogger("rebuilder")
@@ -208,6 +208,7 @@ def _pool(
 ) -> dict[str, FileResult]:
     """Hand the files to a pool of spawned worker processes, chunk by chunk."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chunks = _chunks(paths, jobs)
     context = multiprocessing.get_context("spawn")
@@ -228,6 +229,8 @@ def _pool(
 
 def _results(future: Future[list[FileResult]], chunk: list[str]) -> list[FileResult]:
     """A chunk's results; when its worker died, each of its files is reported as such."""
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool:
@@ -325,3 +328,18 @@ def sync_many(
             return run("sync", settings, paths, jobs=wanted, consent=consent)
     engine = Engine(metadatas, options)
     return [engine.run("sync", path, consent) for path in paths]
+
+
+__all__ = [
+    "STATUSES",
+    "FileResult",
+    "Match",
+    "default_jobs",
+    "document",
+    "expand",
+    "in_shard",
+    "parse_shard",
+    "run",
+    "sync_many",
+    "totals",
+]
