@@ -182,11 +182,13 @@ class Engine:
         options: The caller's options (the models' own renames and fills are added when planning).
         relax_secure_delete: As `rebuilder.sync`'s.
         version: The models' version.
+        plans_made: How many plans this engine worked out (one per distinct catalog and SQLite).
     """
 
     def __init__(self, metadatas: tuple[MetaData, ...], options: Options, relax_secure_delete: bool = False):
         self.metadatas, self.options, self.relax_secure_delete = metadatas, options, relax_secure_delete
         self.version = fingerprint(metadatas, options.exclude)
+        self.plans_made = 0
         self._declared: tuple[Schema, Options] | None = None
         self._plans: dict[tuple[Catalog, Capabilities], api._Prepared] = {}
         self._proved: set[Catalog] = set()
@@ -228,6 +230,7 @@ class Engine:
         from rebuilder.reflect import build_schema
 
         target, options = self.declared()
+        self.plans_made += 1
         live = build_schema(catalog, options.exclude)
         renames = resolve_renames(live, target, options.renames, options.table_renames)
         return api._Prepared(target, make_plan(live, target, renames, caps, options.fills), live)
