@@ -12,10 +12,19 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 
 from rebuilder.errors import DiskFull, SchemaEditsForbidden, SyncFailed, TempNameTaken
 from rebuilder.names import fold, quote
-from rebuilder.render import TEMP_PREFIX, BumpSchemaCookie, CopyRows, Statement, render, temp_name
+from rebuilder.render import (
+    TEMP_PREFIX,
+    BumpSchemaCookie,
+    CopyRows,
+    Operation,
+    Statement,
+    render,
+    temp_name,
+)
 from rebuilder.space import ensure_room, plenty_of_room, rebuild_bytes
 from rebuilder.steps import EditSchemaStep, RebuildStep, Step
 
@@ -131,7 +140,7 @@ class Runner:
 
     def step(self, step: Step) -> None:
         """Run every operation of one step, dispatching on its type."""
-        for op in render(_refreshed(self.conn, step)):
+        for op in rendered(_refreshed(self.conn, step)):
             if isinstance(op, CopyRows):
                 self.copy(step, op)
             elif isinstance(op, BumpSchemaCookie):
@@ -179,6 +188,12 @@ class Runner:
             covered = min(span, start + width - low)
             self.rows(op.table, done, max(done, round(done * span / covered)))
         self.rows(op.table, done, done)
+
+
+@lru_cache(maxsize=256)
+def rendered(step: Step) -> tuple[Operation, ...]:
+    """`render`, remembered: a run over many files renders each distinct step once (operations are frozen)."""
+    return tuple(render(step))
 
 
 def execute(
