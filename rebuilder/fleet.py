@@ -42,6 +42,7 @@ from rebuilder.worker import (
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from multiprocessing.context import BaseContext
 
     from sqlalchemy import MetaData
 
@@ -206,12 +207,11 @@ def run(
 def _pool(
     command: str, settings: Settings, paths: Sequence[str], jobs: int, consent: Consent, report: OnResult
 ) -> dict[str, FileResult]:
-    """Hand the files to a pool of spawned worker processes, chunk by chunk."""
-    import multiprocessing
+    """Hand the files to a pool of worker processes, chunk by chunk."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chunks = _chunks(paths, jobs)
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     by_path: dict[str, FileResult] = {}
     pool = ProcessPoolExecutor(min(jobs, len(chunks)), context, initializer=start, initargs=(settings,))
     try:
@@ -225,6 +225,21 @@ def _pool(
         raise
     pool.shutdown(wait=True)
     return by_path
+
+
+def _context() -> BaseContext:
+    """Forkserver where there is one (workers forked from a process that imported rebuilder once), else spawn.
+
+    Never a plain fork: the parent may run threads (the progress bar's), and
+    each worker starts clean, loading the models itself.
+    """
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["rebuilder.worker"])
+    return context
 
 
 def _results(future: Future[list[FileResult]], chunk: list[str]) -> list[FileResult]:
