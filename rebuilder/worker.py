@@ -4,13 +4,15 @@ A worker is a process of the pool `rebuilder.fleet` starts (or the calling
 process itself, with one job). It holds an `Engine`: the models, their
 version and their declared schema, each worked out once. Every file then takes
 the path `rebuilder.sync` takes: the version row first (a current file costs
-that one read), then, under the write lock, the live catalog: the raw rows of
-``sqlite_schema`` and the PRAGMAs (`rebuilder.reflect.read_catalog`). The
-catalog is what the plan depends on, so files whose catalogs are equal share
-one plan, computed the first time and reused; only the guards, which read
-the rows, and the steps run for every file, each file in its own transaction.
-After applying, the schema read back is proved equal to the models the same
-way: a catalog already proved is not parsed again.
+that one read), then, under the write lock, the plan. What a plan depends on
+is the live schema, and SQLite derives everything its PRAGMAs say about a
+schema from the rows of ``sqlite_schema`` (each object's type, name, table and
+SQL). Those rows, read in one query, are the key: files whose rows are equal
+share one plan, read in full (`rebuilder.reflect.read_catalog`) and computed
+the first time, then reused; only the guards, which read the data, and the
+steps run for every file, each file in its own transaction. After applying,
+the schema read back is proved equal to the models the same way: rows
+already proved are not read and parsed again.
 
 What a worker reports for each file is a `FileResult`: its status, and the
 result or the error, never raised.
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
     from rebuilder.capabilities import Capabilities
-    from rebuilder.reflect import Catalog
     from rebuilder.schema import Schema
     from rebuilder.steps import Step
 
@@ -190,9 +191,9 @@ class Engine:
         self.version = fingerprint(metadatas, options.exclude)
         self.plans_made = 0
         self._declared: tuple[Schema, Options] | None = None
-        self._plans: dict[tuple[Catalog, Capabilities], api._Prepared] = {}
-        self._proved: set[Catalog] = set()
-        self._checks: dict[Catalog, CheckResult] = {}
+        self._plans: dict[tuple[SchemaRows, Capabilities], api._Prepared] = {}
+        self._proved: set[SchemaRows] = set()
+        self._checks: dict[SchemaRows, CheckResult] = {}
 
     def declared(self) -> tuple[Schema, Options]:
         """The models' schema, and the options with the renames and fills the models declare."""
@@ -206,45 +207,40 @@ class Engine:
             self._declared = target, options.with_declared(intent.renames, intent.table_renames, intent.fills)
         return self._declared
 
-    def _catalog(self, conn: sqlite3.Connection) -> Catalog:
-        from rebuilder.reflect import read_catalog
-
-        return read_catalog(conn, self.options.version_table)
-
     def prepare(self, conn: sqlite3.Connection, schema_edits: bool = True) -> api._Prepared:
-        """The plan for this database: made once per distinct catalog and SQLite, then reused."""
+        """The plan for this database: made once per distinct schema and SQLite, then reused."""
         from rebuilder.capabilities import Capabilities
 
         caps = Capabilities.of(conn)
         if not schema_edits:
             caps = replace(caps, writable_schema=False)
-        key = (self._catalog(conn), caps)
+        key = (schema_rows(conn), caps)
         found = self._plans.get(key)
         if found is None:
-            found = self._plans[key] = self._plan(*key)
+            found = self._plans[key] = self._plan(conn, caps)
         return found
 
-    def _plan(self, catalog: Catalog, caps: Capabilities) -> api._Prepared:
+    def _plan(self, conn: sqlite3.Connection, caps: Capabilities) -> api._Prepared:
         from rebuilder.diff import resolve_renames
         from rebuilder.planner import make_plan
-        from rebuilder.reflect import build_schema
+        from rebuilder.reflect import reflect
 
         target, options = self.declared()
         self.plans_made += 1
-        live = build_schema(catalog, options.exclude)
+        live = reflect(conn, options.exclude, options.version_table)
         renames = resolve_renames(live, target, options.renames, options.table_renames)
         return api._Prepared(target, make_plan(live, target, renames, caps, options.fills), live)
 
     def check_schema(
         self, conn: sqlite3.Connection, target: Schema, exclude: Iterable[str], version_table: str
     ) -> None:
-        """`rebuilder.verify.verify`, skipped for a catalog already proved equal to the models."""
+        """`rebuilder.verify.verify`, skipped for schema rows already proved equal to the models."""
         from rebuilder.verify import verify
 
-        catalog = self._catalog(conn)
-        if catalog not in self._proved:
+        rows = schema_rows(conn)
+        if rows not in self._proved:
             verify(conn, target, exclude, version_table)
-            self._proved.add(catalog)
+            self._proved.add(rows)
 
     def sync(self, path: str, consent: Consent) -> SyncResult:
         """`rebuilder.sync` on one file, with the plans of this run.
@@ -319,18 +315,18 @@ class Engine:
         )
 
     def check(self, path: str) -> CheckResult:
-        """`rebuilder.check` on one file: the differences are worked out once per distinct catalog."""
+        """`rebuilder.check` on one file: the differences are worked out once per distinct schema."""
         from rebuilder.diff import compare
-        from rebuilder.reflect import build_schema
+        from rebuilder.reflect import reflect
 
         options = self.options
         with api._connection(path, write=False, timeout=options.timeout) as (conn, _), read_transaction(conn):
-            catalog = self._catalog(conn)
-        found = self._checks.get(catalog)
-        if found is None:
-            target, _options = self.declared()
-            live = build_schema(catalog, options.exclude)
-            found = self._checks[catalog] = CheckResult(compare(live, target))
+            rows = schema_rows(conn)
+            found = self._checks.get(rows)
+            if found is None:
+                target, _options = self.declared()
+                live = reflect(conn, options.exclude, options.version_table)
+                found = self._checks[rows] = CheckResult(compare(live, target))
         return CheckResult(found)
 
     def run(self, command: str, path: str, consent: Consent) -> FileResult:
@@ -352,6 +348,22 @@ class Engine:
             return FileResult(path, CURRENT if planned.up_to_date else PLANNED, planned)
         checked = self.check(path)
         return FileResult(path, CURRENT if checked.in_sync else DIFFERS, checked)
+
+
+SchemaRows = tuple[tuple[object, ...], ...]
+"""A database's ``sqlite_schema`` rows: ``(type, name, tbl_name, sql)`` of every object, sorted."""
+
+
+def schema_rows(conn: sqlite3.Connection) -> SchemaRows:
+    """What the plan of a database depends on, in one query.
+
+    SQLite derives what ``PRAGMA table_list``, ``table_xinfo``, ``index_list``,
+    ``index_xinfo`` and ``foreign_key_list`` say from these rows (root pages,
+    which differ between files of the same schema, are left out), so two
+    databases with equal rows read as equal schemas with the same SQLite.
+    """
+    query = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY type, name"
+    return tuple(tuple(row) for row in conn.execute(query).fetchall())
 
 
 def keywords(options: Options) -> dict[str, Any]:
