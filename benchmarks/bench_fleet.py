@@ -19,7 +19,9 @@ different sizes, copied round-robin). Then, in one run:
   for the type change, one transaction per file by SQLAlchemy's pysqlite recipe);
   Alembic's loop runs in this process, models and script loaded once.
 
-Peak memory: the largest sum of RSS over the command's process tree (the
+Every set of copies is flushed to disk (``os.sync``) before anything is
+timed: otherwise each file's first COMMIT would also write its fresh copy back
+(see README.md, ``--sync-copy``). Peak memory: the largest sum of RSS over the command's process tree (the
 command and its workers), sampled every 20 ms with psutil, per pass.
 
 Verification, outside the timing: every file's version row after each pass;
@@ -254,6 +256,7 @@ def copies(seeds: list[Path], directory: Path, count: int) -> list[Path]:
     paths = [directory / f"t{n:05d}.db" for n in range(count)]
     for n, path in enumerate(paths):
         shutil.copyfile(seeds[n % len(seeds)], path)
+    os.sync()  # fresh copies are dirty pages: the first fsync would time their write-back
     return paths
 
 

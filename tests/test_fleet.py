@@ -257,6 +257,15 @@ def test_identical_tenants_are_planned_once(tmp_path: Path) -> None:
     models = both(tmp_path)
     paths = fleet_of(tmp_path / "tenants", models, 8)
     execute(paths[7], "CREATE INDEX ix_note_body ON note (body)")  # another state: its own plan
+    # The same schema stored elsewhere in the file (note copied to new pages): the same plan.
+    (sql,) = rows(paths[6], "SELECT sql FROM sqlite_schema WHERE name = 'note'")[0]
+    root = rows(paths[6], "SELECT rootpage FROM sqlite_schema WHERE name = 'note'")
+    execute(
+        paths[6], "ALTER TABLE note RENAME TO note_old", str(sql), "INSERT INTO note SELECT * FROM note_old"
+    )
+    execute(paths[6], "DROP TABLE note_old")
+    assert rows(paths[6], "SELECT rootpage FROM sqlite_schema WHERE name = 'note'") != root
+    assert rows(paths[6], "SELECT sql FROM sqlite_schema WHERE name = 'note'") == [(sql,)]
     engine = Engine((models.v2,), Options())
 
     found = [engine.run("sync", str(p), Consent()) for p in paths]
