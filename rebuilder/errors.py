@@ -618,7 +618,7 @@ class FleetInterrupted(RebuilderError):
     """Ctrl-C during a run over many files.
 
     Attributes:
-        done: How many files had reported.
+        done: How many files had reported (workers report in chunks, so more may be finished).
         total: How many files the run had.
     """
 
@@ -626,6 +626,6 @@ class FleetInterrupted(RebuilderError):
     total: int
     exit_code = 130
     template = (
-        "interrupted after {done} of {total} file(s): each file finished stays finished, the ones "
-        "in progress were rolled back; run the command again to finish"
+        "interrupted ({done} of {total} file(s) reported): the files finished stay finished, the "
+        "ones in progress were rolled back; run the command again to finish"
     )

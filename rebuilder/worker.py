@@ -250,7 +250,10 @@ class Engine:
         """
         options = self.options
         if api._is_missing_file(path):
-            return api.sync(self.metadatas, path, allow_data_loss=consent.everything, **keywords(options))
+            allow, relax = consent.everything, self.relax_secure_delete
+            return api.sync(
+                self.metadatas, path, allow_data_loss=allow, relax_secure_delete=relax, **keywords(options)
+            )
         with api._connection(path, write=True, timeout=options.timeout) as (conn, label):
             if read_version(conn, options.version_table) == self.version:
                 return SyncResult((), self.version, self.version)

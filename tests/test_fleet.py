@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -431,34 +432,34 @@ def versions_written(paths: list[Path], version: str) -> int:
     return count
 
 
-def test_sigkill_of_the_run_leaves_every_file_old_or_new(
-    tmp_path: Path, reap: list[subprocess.Popen[str]]
-) -> None:
+@dataclass
+class Run:
+    """A fleet of large tenants, their state before and after v2, and a ``sync`` of them all under way."""
+
+    models: Versions
+    paths: list[Path]
+    old: dict[str, object]
+    new: dict[str, object]
+    proc: subprocess.Popen[str]
+
+
+def start_run(tmp_path: Path, reap: list[subprocess.Popen[str]], count: int) -> Run:
+    """Start ``sync`` over ``count`` tenants in its own session; return once four files are synced."""
     models = both(tmp_path)
-    paths = fleet_of(tmp_path / "tenants", models, 60, items=20_000)
+    paths = fleet_of(tmp_path / "tenants", models, count, items=20_000)
     reference = tmp_path / "reference.db"
     shutil.copyfile(paths[0], reference)
     old = state(reference)
-    rebuilder.sync(models.v2, reference)
-    new = state(reference)
     version = rebuilder.sync(models.v2, reference).version
-
+    command = ["sync", models.spec, str(tmp_path / "tenants" / "*.db"), "-j", "2"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rebuilder",
-            "sync",
-            models.spec,
-            str(tmp_path / "tenants" / "*.db"),
-            "-j",
-            "2",
-        ],
+        [sys.executable, "-m", "rebuilder", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=CLI_ENV,
         start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     reap.append(proc)
     deadline = time.monotonic() + 120
@@ -466,23 +467,56 @@ def test_sigkill_of_the_run_leaves_every_file_old_or_new(
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGKILL)  # the command and its workers
-    proc.communicate(timeout=60)
+    return Run(models, paths, old, state(reference), proc)
 
+
+def old_or_new(run: Run) -> dict[str, int]:
+    """Every file reopened in place is sound and exactly OLD or NEW; how many of each."""
     found = {"old": 0, "new": 0}
-    for path in paths:
-        assert integrity(path) == "ok", path  # reopened in place, with any journal the kill left
+    for path in run.paths:
+        assert integrity(path) == "ok", path  # reopened with any journal the kill left
         after = state(path)
-        assert after in (old, new), path
-        found["old" if after == old else "new"] += 1
+        assert after in (run.old, run.new), path
+        found["old" if after == run.old else "new"] += 1
     assert found["new"] >= 4 and found["old"] >= 1, found
+    return found
 
-    again = run_cli("sync", models.spec, str(tmp_path / "tenants" / "*.db"))
+
+def rerun_finishes(run: Run, found: dict[str, int]) -> None:
+    again = run_cli("sync", run.models.spec, str(run.paths[0].parent / "*.db"))
     assert again.code == 0, again.err
+    total = len(run.paths)
     assert totals_line(again) == (
-        f"60 file(s): {found['old']} synced, {found['new']} already current, 0 refused, 0 failed"
+        f"{total} file(s): {found['old']} synced, {found['new']} already current, 0 refused, 0 failed"
     )
-    assert all(state(p) == new for p in paths)
+    assert all(state(p) == run.new for p in run.paths)
+
+
+def test_sigkill_of_the_run_leaves_every_file_old_or_new(
+    tmp_path: Path, reap: list[subprocess.Popen[str]]
+) -> None:
+    run = start_run(tmp_path, reap, 60)
+    os.killpg(run.proc.pid, signal.SIGKILL)  # the command and its workers
+    run.proc.communicate(timeout=60)
+    rerun_finishes(run, old_or_new(run))
+
+
+def test_ctrl_c_rolls_back_the_files_in_progress_and_exits_130(
+    tmp_path: Path, reap: list[subprocess.Popen[str]]
+) -> None:
+    run = start_run(tmp_path, reap, 40)
+    os.killpg(run.proc.pid, signal.SIGINT)  # as Ctrl-C at a terminal: the command and its workers
+    out, err = run.proc.communicate(timeout=60)
+
+    assert run.proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: interrupted (") and line.endswith(
+        "the files finished stay finished, the ones in progress were rolled back; "
+        "run the command again to finish"
+    )
+    assert sorted(p.name for p in run.paths[0].parent.iterdir()) == sorted(p.name for p in run.paths)
+    rerun_finishes(run, old_or_new(run))
 
 
 # --- data loss: asked once per distinct plan ---------------------------------------------------------
