@@ -334,12 +334,32 @@ def _fleet_flags(
     as_json: bool,
     debug: bool,
     progress: bool = True,
+    **options: Any,
 ) -> Flags:
-    """The `rebuilder.fleet_cli.Flags` of a command over many files (options added by ``with_options``)."""
+    """The `rebuilder.fleet_cli.Flags` of a command over many files."""
     from rebuilder.fleet_cli import Flags
 
     shown = progress and err.is_terminal
-    return Flags(models, tuple(databases), jobs=jobs, shard=shard, json=as_json, progress=shown, debug=debug)
+    return Flags(models, tuple(databases), jobs, shard, as_json, shown, debug, **options)
+
+
+def _given(
+    renames: list[str] | None,
+    table_renames: list[str] | None,
+    fills: list[str] | None,
+    exclude: list[str] | None,
+    version_table: str,
+    timeout: float,
+) -> dict[str, Any]:
+    """The options of a command over many files, as `rebuilder.fleet_cli.Flags` names them."""
+    return dict(
+        renames=renames,
+        table_renames=table_renames,
+        fills=fills,
+        exclude=exclude,
+        version_table=version_table,
+        timeout=timeout,
+    )
 
 
 @app.command(cls=_Command)
@@ -367,18 +387,10 @@ def sync(
     if _over_many(databases, shard, as_json):
         from rebuilder import fleet_cli
 
-        def many() -> None:
-            flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, not no_progress)
-            with_options = flags.with_options(rename, rename_table, fill, exclude, version_table, timeout)
-            if dry_run:
-                fleet_cli.plan(with_options, sql=False)
-                return
-            allow = allow_data_loss or yes
-            fleet_cli.sync(
-                with_options, allow_data_loss=allow, relax_secure_delete=relax_secure_delete, vacuum=vacuum
-            )
-
-        _run(debug, many)
+        given = _given(rename, rename_table, fill, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, not no_progress, **given)
+        flags_of_sync = dict(dry_run=dry_run, vacuum=vacuum, relax_secure_delete=relax_secure_delete)
+        _run(debug, lambda: fleet_cli.sync(flags, allow_data_loss=allow_data_loss or yes, **flags_of_sync))
         return
     database = databases[0]
 
@@ -445,13 +457,9 @@ def plan(
     if _over_many(databases, shard, as_json):
         from rebuilder import fleet_cli
 
-        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug)
-        _run(
-            debug,
-            lambda: fleet_cli.plan(
-                flags.with_options(rename, rename_table, fill, exclude, version_table, timeout), sql=sql
-            ),
-        )
+        given = _given(rename, rename_table, fill, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, **given)
+        _run(debug, lambda: fleet_cli.plan(flags, sql=sql))
         return
     database = databases[0]
 
@@ -492,11 +500,9 @@ def check(
     if _over_many(databases, shard, as_json):
         from rebuilder import fleet_cli
 
-        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug)
-        _run(
-            debug,
-            lambda: fleet_cli.check(flags.with_options(None, None, None, exclude, version_table, timeout)),
-        )
+        given = _given(None, None, None, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, **given)
+        _run(debug, lambda: fleet_cli.check(flags))
         return
     database = databases[0]
 

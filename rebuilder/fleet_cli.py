@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -52,52 +52,64 @@ SHOWN_FILES = 5
 
 @dataclass(frozen=True)
 class Flags:
-    """What the three commands share over many files.
+    """What the three commands share over many files, as given on the command line.
 
     Attributes:
         models: The MODELS spec, loaded by each worker.
         databases: The DATABASE arguments: paths, URLs and globs.
-        options: The parsed renames, fills, exclusions, version table and timeout.
         jobs: Worker processes, or None for the number of cores.
         shard: ``K/N``, or None for every file.
         json: One JSON document on stdout instead of text.
         progress: A progress bar over files on stderr.
         debug: Log at debug level.
+        renames: ``--rename`` values.
+        table_renames: ``--rename-table`` values.
+        fills: ``--fill`` values.
+        exclude: ``--exclude`` patterns.
+        version_table: ``--version-table``.
+        timeout: ``--timeout``.
     """
 
     models: str
     databases: tuple[str, ...]
-    options: Options = field(default_factory=Options)
     jobs: int | None = None
     shard: str | None = None
     json: bool = False
     progress: bool = False
     debug: bool = False
+    renames: list[str] | None = None
+    table_renames: list[str] | None = None
+    fills: list[str] | None = None
+    exclude: list[str] | None = None
+    version_table: str = "rebuilder_version"
+    timeout: float = 30.0
 
-    def with_options(
-        self,
-        renames: list[str] | None,
-        table_renames: list[str] | None,
-        fills: list[str] | None,
-        exclude: list[str] | None,
-        version_table: str,
-        timeout: float,
-    ) -> Flags:
-        """These flags with the options parsed.
+    def options(self) -> Options:
+        """The options parsed.
 
         Raises:
             BadRename: If a rename is malformed.
             BadFill: If a fill is malformed.
         """
-        options = Options.of(exclude or (), version_table, renames, table_renames, timeout, fills)
-        return replace(self, options=options)
+        return Options.of(
+            self.exclude or (), self.version_table, self.renames, self.table_renames, self.timeout, self.fills
+        )
 
 
 # --- the commands --------------------------------------------------------------------------------
 
 
-def sync(flags: Flags, *, allow_data_loss: bool, relax_secure_delete: bool, vacuum: bool = False) -> None:
+def sync(
+    flags: Flags,
+    *,
+    allow_data_loss: bool = False,
+    relax_secure_delete: bool = False,
+    vacuum: bool = False,
+    dry_run: bool = False,
+) -> None:
     """Sync every file; at a terminal, confirm each distinct data-destroying plan once.
+
+    With ``dry_run``, plan every file instead (as `plan` does).
 
     Raises:
         UsageError: For ``--vacuum``, which takes one file.
@@ -105,6 +117,9 @@ def sync(flags: Flags, *, allow_data_loss: bool, relax_secure_delete: bool, vacu
     """
     if vacuum:
         raise UsageError("--vacuum takes one DATABASE; VACUUM the files of a fleet one at a time")
+    if dry_run:
+        plan(flags, sql=False)
+        return
     paths, settings = _start(flags, relax_secure_delete)
     consent = Consent(everything=True) if allow_data_loss else _ask(flags, settings, paths)
     results = _execute("sync", flags, settings, paths, consent)
@@ -146,7 +161,7 @@ def _start(flags: Flags, relax_secure_delete: bool = False) -> tuple[list[str], 
     matches = fleet.expand(flags.databases)
     if shard is not None:
         matches = fleet.in_shard(matches, *shard)
-    settings = Settings(flags.models, flags.options, relax_secure_delete, flags.debug)
+    settings = Settings(flags.models, flags.options(), relax_secure_delete, flags.debug)
     return [m.path for m in matches], settings
 
 
