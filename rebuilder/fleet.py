@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rebuilder.errors import BadShard, NoFilesMatched, WorkerDied
+from rebuilder.errors import BadShard, NoFilesMatched, UnexpectedError, WorkerDied
 from rebuilder.options import Options, Renaming
 from rebuilder.results import FORMAT_VERSION, Json
 from rebuilder.worker import (
@@ -243,13 +243,17 @@ def _context() -> BaseContext:
 
 
 def _results(future: Future[list[FileResult]], chunk: list[str]) -> list[FileResult]:
-    """A chunk's results; when its worker died, each of its files is reported as such."""
+    """A chunk's results; when its worker died (or its results could not be sent), each file says so."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool:
         return [FileResult(path, FAILED, error=WorkerDied(path)) for path in chunk]
+    except Exception as exc:
+        log.debug("a chunk of %d file(s) failed to report", len(chunk), exc_info=True)
+        kind, detail = type(exc).__name__, str(exc)
+        return [FileResult(path, FAILED, error=UnexpectedError(path, kind, detail)) for path in chunk]
 
 
 def totals(command: str, results: Sequence[FileResult]) -> dict[str, int]:
