@@ -17,7 +17,9 @@ different sizes, copied round-robin). Then, in one run:
   and a loop running Alembic's ``command.upgrade`` on each file of a sample
   (``--alembic-sample``), with an equivalent migration script (``batch_alter_table``
   for the type change, one transaction per file by SQLAlchemy's pysqlite recipe);
-  Alembic's loop runs in this process, models and script loaded once.
+  Alembic's loop runs in this process, models and script loaded once, and
+  right before it, on a sample of the same size, ``rebuilder.sync_many(V2,
+  files, jobs=1)`` in this process too: the two compare per core.
 
 Every set of copies is flushed to disk (``os.sync``) before anything is
 timed: otherwise each file's first COMMIT would also write its fresh copy back
@@ -462,28 +464,45 @@ def verify_fleet(paths: list[Path], seeds: list[Path], models: Any, size: int) -
     return problems
 
 
+def one_job_loop(models: Any, paths: list[Path]) -> float:
+    """``rebuilder.sync_many(V2, files, jobs=1)``: every file in this process, one after another."""
+    import rebuilder
+
+    started = time.perf_counter()
+    found = rebuilder.sync_many(models.V2, [str(p) for p in paths], jobs=1)
+    seconds = time.perf_counter() - started
+    assert all(r.status == "synced" for r in found), [r.reason() for r in found if not r.ok][:3]
+    return seconds
+
+
+def _rate(files: list[Path], seconds: float, fleet: int) -> dict[str, Any]:
+    return {
+        "files": len(files),
+        "seconds": seconds,
+        "files_per_s": len(files) / seconds,
+        "extrapolated_seconds": seconds / len(files) * fleet,
+    }
+
+
 def loops(args: argparse.Namespace, work: Path, seeds: list[Path], models: Any) -> dict[str, Any]:
-    """Both per-file loops on fresh v1 copies, each verified like the fleet."""
+    """The per-file loops on fresh v1 copies, each verified like the fleet.
+
+    rebuilder in one process and Alembic's loop (also in one process) run on
+    samples of the same size, back to back, so their rates compare per core.
+    """
     cli_files = copies(seeds, work / "loop-cli", args.cli_sample)
     cli_seconds = per_process_loop("fleet_models.py:V2", cli_files, work)
+    one_job_files = copies(seeds, work / "loop-one-job", args.alembic_sample)
+    one_job_seconds = one_job_loop(models, one_job_files)
     alembic_files = copies(seeds, work / "loop-alembic", args.alembic_sample)
     alembic_seconds = alembic_loop(alembic_files, work)
-    problems = verify_fleet(cli_files, seeds, models, len(cli_files))
-    for n, path in enumerate(alembic_files):
-        problems += [f"alembic {path.name}: {p}" for p in check_file(path, seeds[n % len(seeds)], models)]
+    problems = []
+    for label, files in (("per-process", cli_files), ("one job", one_job_files), ("alembic", alembic_files)):
+        problems += [f"{label} {p}" for p in verify_fleet(files, seeds, models, len(files))]
     return {
-        "per_process": {
-            "files": len(cli_files),
-            "seconds": cli_seconds,
-            "files_per_s": len(cli_files) / cli_seconds,
-            "extrapolated_seconds": cli_seconds / len(cli_files) * args.files,
-        },
-        "alembic": {
-            "files": len(alembic_files),
-            "seconds": alembic_seconds,
-            "files_per_s": len(alembic_files) / alembic_seconds,
-            "extrapolated_seconds": alembic_seconds / len(alembic_files) * args.files,
-        },
+        "per_process": _rate(cli_files, cli_seconds, args.files),
+        "one_job": _rate(one_job_files, one_job_seconds, args.files),
+        "alembic": _rate(alembic_files, alembic_seconds, args.files),
         "problems": problems,
     }
 
@@ -536,6 +555,7 @@ def report(record: dict[str, Any]) -> None:
         ("rebuilder sync, pass 1 (nothing to do)", record["pass1"]),
         ("rebuilder sync, pass 2 (add column + rebuild)", record["pass2"]),
         ("shell loop, one rebuilder sync per file", record["per_process"]),
+        ("rebuilder sync_many, jobs=1 (one process)", record["one_job"]),
         ("Alembic command.upgrade loop (one process)", record["alembic"]),
     ]
     for name, found in rows:
@@ -544,7 +564,7 @@ def report(record: dict[str, Any]) -> None:
         print(
             f"{name:<44}{found['files']:>7,}{found['seconds']:>10.2f}{found['files_per_s']:>10,.1f}{memory:>11}"
         )
-    for name in ("per_process", "alembic"):
+    for name in ("per_process", "one_job", "alembic"):
         found = record[name]
         whole = found["extrapolated_seconds"]
         print(f"  {name}: a sample of {found['files']} files; for {files:,}, about {whole:,.0f} s")
