@@ -65,6 +65,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))  # this checkout's rebuilder, as the commands it runs get (PYTHONPATH)
 
 from harness import git_head, versions  # noqa: E402
 
