@@ -180,10 +180,13 @@ def run(
     jobs: int,
     consent: Consent | None = None,
     on_result: OnResult | None = None,
+    fast_start: bool = False,
 ) -> list[FileResult]:
     """Run ``sync``, ``plan`` or ``check`` on every file, ``jobs`` worker processes at a time.
 
     With one job (or one file) the files are worked on in this process.
+    ``fast_start`` lets the workers fork from a server process (see `_context`):
+    for a caller whose ``sys.path`` is a fresh interpreter's, such as the command line.
 
     Returns:
         One result per file, in the order of ``paths``.
@@ -200,18 +203,24 @@ def run(
             found.append(engine.run(command, path, consent))
             report(found[-1])
         return found
-    by_path = _pool(command, settings, paths, jobs, consent, report)
+    by_path = _pool(command, settings, paths, jobs, consent, report, fast_start)
     return [by_path[path] for path in paths]
 
 
 def _pool(
-    command: str, settings: Settings, paths: Sequence[str], jobs: int, consent: Consent, report: OnResult
+    command: str,
+    settings: Settings,
+    paths: Sequence[str],
+    jobs: int,
+    consent: Consent,
+    report: OnResult,
+    fast_start: bool,
 ) -> dict[str, FileResult]:
     """Hand the files to a pool of worker processes, chunk by chunk."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chunks = _chunks(paths, jobs)
-    context = _context()
+    context = _context(fast_start)
     by_path: dict[str, FileResult] = {}
     pool = ProcessPoolExecutor(min(jobs, len(chunks)), context, initializer=start, initargs=(settings,))
     try:
@@ -227,19 +236,34 @@ def _pool(
     return by_path
 
 
-def _context() -> BaseContext:
-    """Forkserver where there is one (workers forked from a process that imported rebuilder once), else spawn.
+def _context(fast_start: bool) -> BaseContext:
+    """Where the workers come from: spawned, or forked from a server that imported rebuilder once.
 
-    Never a plain fork: the parent may run threads (the progress bar's), and
-    each worker starts clean, loading the models itself.
+    Spawned workers start clean and import everything with this process's
+    ``sys.path``. A forkserver saves each worker most of its start-up, but on
+    Python 3.11 it imports rebuilder with a fresh interpreter's ``sys.path``
+    (the current directory first), so it is used only when asked for by a
+    caller whose ``sys.path`` is that one (the command line), and only when
+    the current directory holds no other ``rebuilder`` package. Never a plain
+    fork: the parent may run threads (the progress bar's).
     """
     import multiprocessing
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if not fast_start or "forkserver" not in multiprocessing.get_all_start_methods() or _shadowed():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["rebuilder.worker"])
     return context
+
+
+def _shadowed() -> bool:
+    """Whether the current directory holds a ``rebuilder`` package other than this one."""
+    import importlib.machinery
+
+    import rebuilder
+
+    found = importlib.machinery.PathFinder.find_spec("rebuilder", [os.getcwd()])
+    return found is not None and found.origin != rebuilder.__file__
 
 
 def _results(future: Future[list[FileResult]], chunk: list[str]) -> list[FileResult]:

@@ -172,7 +172,10 @@ def _execute(
     jobs = flags.jobs or fleet.default_jobs()
     with _progress(flags.progress, command, len(paths)) as bar:
         try:
-            return fleet.run(command, settings, paths, jobs=jobs, consent=consent, on_result=bar.advance)
+            found = fleet.run(
+                command, settings, paths, jobs=jobs, consent=consent, on_result=bar.advance, fast_start=True
+            )
+            return found
         except KeyboardInterrupt:
             raise FleetInterrupted(bar.done, len(paths)) from None
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     CLI_ENV,
+    ROOT,
     Models,
     Result,
     Versions,
@@ -628,3 +629,34 @@ def test_sync_many_returns_one_result_per_file_and_never_raises_for_one(tmp_path
     assert type(found[3].error).__name__ == "NotADatabase"
     again = rebuilder.sync_many(models.spec, [str(p) for p in paths if p != paths[3]], jobs=jobs)
     assert [r.status for r in again] == ["current", "refused", "current", "current"]
+
+
+SCRIPT = """
+import sys
+
+sys.path.insert(0, {root!r})  # found at run time, as an app's own vendored copy would be
+import rebuilder
+
+if __name__ == "__main__":
+    found = rebuilder.sync_many({spec!r}, [{pattern!r}], jobs=2)
+    reasons = [r.reason() for r in found if not r.ok][:1]
+    print(rebuilder.__file__, sorted({{r.status for r in found}}), reasons)
+"""
+
+
+def test_sync_many_workers_use_the_callers_rebuilder(tmp_path: Path) -> None:
+    """Workers import the rebuilder their caller found, even through a sys.path change made at run time."""
+    models = both(tmp_path)
+    fleet_of(tmp_path / "tenants", models, 6)
+    script = tmp_path / "deploy.py"
+    pattern = str(tmp_path / "tenants" / "*.db")
+    script.write_text(SCRIPT.format(root=str(ROOT), spec=models.spec, pattern=pattern))
+    env = {k: v for k, v in CLI_ENV.items() if k != "PYTHONPATH"}
+
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(ROOT / "rebuilder" / "__init__.py"), "['synced']", "[]"]
+    assert "Traceback" not in done.stderr
