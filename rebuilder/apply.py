@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rebuilder.errors import ConstraintViolated, DataLossRefused
@@ -22,6 +23,9 @@ from rebuilder.options import Options
 from rebuilder.planner import Procedure
 from rebuilder.schema import Schema
 from rebuilder.verify import compile_dependents, unproven_foreign_keys, verify
+
+SchemaCheck = Callable[[sqlite3.Connection, Schema, Iterable[str], str], None]
+"""Called as ``check(conn, target, exclude, version_table)`` before COMMIT; raises if the schema differs."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,12 @@ def apply_plan(
     allow_data_loss: bool,
     report: Reporters,
     relax_secure_delete: bool = False,
+    check_schema: SchemaCheck = verify,
 ) -> None:
     """Run the guards, the steps and every check before COMMIT.
+
+    ``check_schema`` reads the schema back and compares it with ``target``
+    (a fleet run passes one that remembers the catalogs it has already proved).
 
     Raises:
         ConstraintViolated: If existing rows break a constraint the models add.
@@ -78,7 +86,7 @@ def apply_plan(
         execute(conn, procedure.steps, report.steps, needs, report.rows, report.phase)
         reanalyze(conn, procedure.steps, analyzed)
     report.begin("checking the result")
-    verify(conn, target, options.exclude, options.version_table)
+    check_schema(conn, target, options.exclude, options.version_table)
     compile_dependents(conn)
     orphans = unproven_foreign_keys(conn, procedure.changes, procedure.steps, found.proven)
     if orphans:

@@ -7,6 +7,7 @@ usage errors.
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import re
@@ -41,6 +42,7 @@ from rebuilder.version import fingerprint, read_history, read_version
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
+    from rebuilder.fleet_cli import Flags
     from rebuilder.steps import Step
 
 # The Click that typer parses with (recent typer carries its own copy): its usage
@@ -93,6 +95,44 @@ ExistingDatabase = Annotated[
     str,
     typer.Argument(
         metavar="DATABASE", help="The SQLite file or a sqlite:/// URL; this command never creates it."
+    ),
+]
+Databases = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="DATABASE",
+        help=(
+            "The SQLite file (created if missing) or a sqlite:/// URL. Several, or a quoted glob "
+            "such as 'tenants/*.db': each file is synced in its own transaction."
+        ),
+    ),
+]
+ExistingDatabases = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="DATABASE",
+        help=(
+            "The SQLite file or a sqlite:/// URL; this command never creates it. Several, or a "
+            "quoted glob such as 'tenants/*.db': each file is read on its own."
+        ),
+    ),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Worker processes for many files (default: the number of cores).",
+    ),
+]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Only the files of shard K of N (counting from 1), split by a stable hash of each file's name.",
     ),
 ]
 Renames = Annotated[
@@ -160,7 +200,7 @@ JsonOutput = Annotated[
         "--json",
         help=(
             "Print one JSON document on stdout and nothing else there (its shape: docs/cli.md, "
-            "JSON output); exit codes are unchanged."
+            "JSON output; over many files, a record per file and the totals); exit codes are unchanged."
         ),
     ),
 ]
@@ -202,11 +242,11 @@ class JsonReport:
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def _run(debug: bool, action: Callable[[], Outcome], report: JsonReport | None = None) -> None:
+def _run(debug: bool, action: Callable[[], Outcome | None], report: JsonReport | None = None) -> None:
     """Run an action, turning every RebuilderError into one line (or a JSON document) and an exit code."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
     try:
-        outcome = action()
+        outcome = action() or Outcome()
     except RebuilderError as exc:
         if debug:
             err.print_exception()
@@ -356,10 +396,54 @@ def _report_growth(database: str, before: int | None, vacuum: bool, say: Console
         say.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
 
 
+def _over_many(databases: list[str], shard: str | None) -> bool:
+    """Whether a command goes over many files: several DATABASE arguments, a glob or a shard."""
+    if len(databases) != 1 or shard is not None:
+        return True
+    only = databases[0]
+    return glob.has_magic(only) and not only.startswith("sqlite:") and not Path(only).exists()
+
+
+def _fleet_flags(
+    models: str,
+    databases: list[str],
+    jobs: int | None,
+    shard: str | None,
+    as_json: bool,
+    debug: bool,
+    progress: bool = True,
+    **options: Any,
+) -> Flags:
+    """The `rebuilder.fleet_cli.Flags` of a command over many files."""
+    from rebuilder.fleet_cli import Flags
+
+    shown = progress and err.is_terminal
+    return Flags(models, tuple(databases), jobs, shard, as_json, shown, debug, **options)
+
+
+def _given(
+    renames: list[str] | None,
+    table_renames: list[str] | None,
+    fills: list[str] | None,
+    exclude: list[str] | None,
+    version_table: str,
+    timeout: float,
+) -> dict[str, Any]:
+    """The options of a command over many files, as `rebuilder.fleet_cli.Flags` names them."""
+    return dict(
+        renames=renames,
+        table_renames=table_renames,
+        fills=fills,
+        exclude=exclude,
+        version_table=version_table,
+        timeout=timeout,
+    )
+
+
 @app.command(cls=_Command)
 def sync(
     models: Models,
-    database: Database,
+    databases: Databases,
     dry_run: DryRun = False,
     yes: Yes = False,
     allow_data_loss: AllowDataLoss = False,
@@ -372,10 +456,21 @@ def sync(
     no_progress: NoProgress = False,
     relax_secure_delete: RelaxSecureDelete = False,
     vacuum: Vacuum = False,
+    jobs: Jobs = None,
+    shard: Shard = None,
     as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
-    """Apply the models to the database in one transaction (creating the file if missing)."""
+    """Apply the models to the database in one transaction (to each file in its own)."""
+    if _over_many(databases, shard):
+        from rebuilder import fleet_cli
+
+        given = _given(rename, rename_table, fill, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, not no_progress, **given)
+        flags_of_sync = dict(dry_run=dry_run, vacuum=vacuum, relax_secure_delete=relax_secure_delete)
+        _run(debug, lambda: fleet_cli.sync(flags, allow_data_loss=allow_data_loss or yes, **flags_of_sync))
+        return
+    database = databases[0]
 
     def action() -> Outcome:
         metadatas = load_models(models)
@@ -478,7 +573,7 @@ def _consent(
 @app.command(cls=_Command)
 def plan(
     models: Models,
-    database: ExistingDatabase,
+    databases: ExistingDatabases,
     sql: Annotated[
         bool, typer.Option("--sql", help="Print the SQL statements sync would run, for review.")
     ] = False,
@@ -488,10 +583,20 @@ def plan(
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    jobs: Jobs = None,
+    shard: Shard = None,
     as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Show what sync would do, step by step; change nothing."""
+    if _over_many(databases, shard):
+        from rebuilder import fleet_cli
+
+        given = _given(rename, rename_table, fill, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, **given)
+        _run(debug, lambda: fleet_cli.plan(flags, sql=sql))
+        return
+    database = databases[0]
 
     def action() -> Outcome:
         shown = api.plan(
@@ -519,14 +624,24 @@ def plan(
 @app.command(cls=_Command)
 def check(
     models: Models,
-    database: ExistingDatabase,
+    databases: ExistingDatabases,
     exclude: Exclude = None,
     version_table: VersionTable = "rebuilder_version",
     timeout: Timeout = 30.0,
+    jobs: Jobs = None,
+    shard: Shard = None,
     as_json: JsonOutput = False,
     debug: Debug = False,
 ) -> None:
     """Exit 0 if the database matches the models, else 1 with the differences listed."""
+    if _over_many(databases, shard):
+        from rebuilder import fleet_cli
+
+        given = _given(None, None, None, exclude, version_table, timeout)
+        flags = _fleet_flags(models, databases, jobs, shard, as_json, debug, **given)
+        _run(debug, lambda: fleet_cli.check(flags))
+        return
+    database = databases[0]
 
     def action() -> Outcome:
         found = api.check(

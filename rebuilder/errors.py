@@ -560,3 +560,106 @@ class Interrupted(RebuilderError):
         if self.committed:
             return f"interrupted after the sync committed: the database is at version {self.version}"
         return "interrupted: the sync was rolled back and nothing was changed"
+
+
+# --- many files in one command (rebuilder.fleet) -------------------------------------------------
+
+
+@dataclass(eq=False)
+class NoFilesMatched(RebuilderError):
+    """A DATABASE glob matched no file.
+
+    Attributes:
+        pattern: The glob as given.
+    """
+
+    pattern: str
+    template = "{pattern!r} matches no file; nothing was changed, check the pattern"
+
+
+@dataclass(eq=False)
+class BadShard(UsageError):
+    """A ``--shard`` value is malformed.
+
+    Attributes:
+        shard: The value as given.
+        reason: What was wrong with it.
+    """
+
+    shard: str
+    reason: str
+    template = "bad shard {shard!r}: {reason}"
+
+
+@dataclass(eq=False)
+class WorkerDied(RebuilderError):
+    """The worker process working on a file died before it reported.
+
+    Attributes:
+        path: The file it was given.
+    """
+
+    path: str
+    template = (
+        "the worker process given {path} died before it reported; the file is as it was or fully "
+        "synced (each file is one transaction), run the command again to finish"
+    )
+
+
+@dataclass(eq=False)
+class UnexpectedError(RebuilderError):
+    """An error rebuilder did not expect, met on one file of many (the others go on).
+
+    Attributes:
+        path: The file.
+        kind: The exception's type.
+        detail: Its message.
+    """
+
+    path: str
+    kind: str
+    detail: str
+    template = "{kind} on {path}: {detail}; the file's transaction was rolled back, please report this"
+
+
+@dataclass(eq=False)
+class FilesNotDone(RebuilderError):
+    """Some files of a run over many were not synced, current or readable.
+
+    Attributes:
+        what: What the files are not, e.g. ``"were not synced"``.
+        paths: The files concerned, in order.
+        total: How many files the run had.
+    """
+
+    what: str
+    paths: tuple[str, ...]
+    total: int
+    template = "{count} of {total} file(s) {what}: {listed}"
+    shown: ClassVar[int] = 10
+
+    def values(self, cli: bool = False) -> dict[str, object]:
+        """The count, and the first few files (with how many more)."""
+        listed = ", ".join(self.paths[: self.shown])
+        more = len(self.paths) - self.shown
+        if more > 0:
+            listed += f" and {more} more"
+        return {"count": len(self.paths), "total": self.total, "what": self.what, "listed": listed}
+
+
+@dataclass(eq=False)
+class FleetInterrupted(RebuilderError):
+    """Ctrl-C during a run over many files.
+
+    Attributes:
+        done: How many files had reported (workers report in chunks, so more may be finished).
+        total: How many files the run had.
+    """
+
+    done: int
+    total: int
+    exit_code = 130
+    template = (
+        "interrupted ({done} of {total} file(s) reported): the files finished stay finished, the "
+        "ones in progress were rolled back; run the command again to finish"
+    )

@@ -13,10 +13,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import lru_cache
 
 from rebuilder.errors import DiskFull, SchemaEditsForbidden, SyncFailed, TempNameTaken
 from rebuilder.names import fold, quote
-from rebuilder.render import TEMP_PREFIX, BumpSchemaCookie, CopyRows, Statement, render, temp_name
+from rebuilder.render import (
+    TEMP_PREFIX,
+    BumpSchemaCookie,
+    CopyRows,
+    Operation,
+    Statement,
+    render,
+    temp_name,
+)
 from rebuilder.space import ensure_room, plenty_of_room, rebuild_bytes
 from rebuilder.steps import EditSchemaStep, RebuildStep, Step
 
@@ -145,7 +154,7 @@ class Runner:
 
     def step(self, step: Step) -> None:
         """Run every operation of one step, dispatching on its type."""
-        for op in render(_refreshed(self.conn, step)):
+        for op in rendered(_refreshed(self.conn, step)):
             if isinstance(op, CopyRows):
                 self.copy(step, op)
                 self.indexing(step)
@@ -207,6 +216,12 @@ class Runner:
             took = max(time.perf_counter() - began, 1e-4)
             width = int(min(max(width * CHUNK_SECONDS / took, CHUNK_ROWS / 4), width * 4))
         rows(op.table, done, done)
+
+
+@lru_cache(maxsize=256)
+def rendered(step: Step) -> tuple[Operation, ...]:
+    """`render`, remembered: a run over many files renders each distinct step once (operations are frozen)."""
+    return tuple(render(step))
 
 
 def execute(

@@ -122,7 +122,7 @@ def _call(name: str, models: bool, bind: str | None, **options: Any) -> None:
 
     command: Callable[..., None] = getattr(cli, name)
     spec, target, database = _app_db(bind)
-    arguments = {"models": spec, "database": database} if models else {"database": database}
+    arguments = {"models": spec, "databases": [database]} if models else {"database": database}
     try:
         with models_in_hand(spec, target):
             command(**arguments, **options)

@@ -237,7 +237,7 @@ def test_help_says_which_commands_create_the_database(command: str) -> None:
     assert shown.code == 0, shown.err
     usage = shown.out.splitlines()[0]
     assert "{" not in usage
-    assert usage.endswith("[OPTIONS] DATABASE" if command in ("current", "history") else "MODELS DATABASE")
+    assert usage.endswith("[OPTIONS] DATABASE" if command in ("current", "history") else "MODELS DATABASE...")
     text = " ".join(shown.out.split())
     if command == "sync":
         assert "The SQLite file (created if missing) or a sqlite:/// URL." in text

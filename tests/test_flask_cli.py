@@ -199,11 +199,15 @@ def test_an_app_without_flask_sqlalchemy_is_told_so(tmp_path: Path) -> None:
     assert "Traceback" not in shown.err
 
 
+FLEET_ONLY = {"--jobs", "-j", "--shard"}
+"""The program's options for many files (docs/fleets.md): an app has one database."""
+
+
 @pytest.mark.parametrize("command", ["sync", "plan", "check", "current", "history"])
 def test_each_command_takes_the_programs_options(command: str) -> None:
     program = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
     in_flask = group.commands[command]
-    options = {opt for p in program.params if p.param_type_name == "option" for opt in p.opts}
+    options = {opt for p in program.params if p.param_type_name == "option" for opt in p.opts} - FLEET_ONLY
     flask_options = {opt for p in in_flask.params if p.param_type_name == "option" for opt in p.opts}
     assert flask_options == options | {"--bind"}
     assert in_flask.help is not None and program.help is not None

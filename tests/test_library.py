@@ -710,7 +710,7 @@ def test_errors_carry_the_data_their_messages_name(db: Path, tmp_path: Path) -> 
 
 def test_api_doc_names_every_option_and_error() -> None:
     doc = (ROOT / "docs" / "api.md").read_text()
-    for function in (api.sync, api.plan, api.check):
+    for function in (api.sync, api.plan, api.check, rebuilder.sync_many):
         for parameter in inspect.signature(function).parameters:
             assert f"`{parameter}" in doc, (function.__name__, parameter)
     for name, obj in vars(errors).items():
@@ -724,7 +724,7 @@ def test_api_doc_names_every_option_and_error() -> None:
 
 def test_api_doc_signatures_match_the_functions() -> None:
     doc = (ROOT / "docs" / "api.md").read_text()
-    blocks = re.findall(r"```python\n(def (?:sync|plan|check)\(.*?)```", doc, flags=re.DOTALL)
+    blocks = re.findall(r"```python\n(def (?:sync|plan|check|sync_many)\(.*?)```", doc, flags=re.DOTALL)
     documented = {}
     for block in blocks:
         (node,) = ast.parse(block).body
@@ -733,8 +733,8 @@ def test_api_doc_signatures_match_the_functions() -> None:
         names = [a.arg for a in args.args] + [a.arg for a in args.kwonlyargs]
         defaults = [ast.literal_eval(d) for d in args.kw_defaults if d is not None]
         documented[node.name] = (names, defaults)
-    assert set(documented) == {"sync", "plan", "check"}
-    for function in (api.sync, api.plan, api.check):
+    assert set(documented) == {"sync", "plan", "check", "sync_many"}
+    for function in (api.sync, api.plan, api.check, rebuilder.sync_many):
         parameters = inspect.signature(function).parameters.values()
         names = [p.name for p in parameters]
         defaults = [p.default for p in parameters if p.default is not inspect.Parameter.empty]
