@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rebuilder.ddl import TableDDL, is_column_ref, split_create_index, split_create_table
@@ -59,14 +59,13 @@ def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]
     return tuple(conn.execute(f"PRAGMA main.{pragma}({quote(name)})").fetchall())
 
 
-def _read_table(conn: sqlite3.Connection, name: str, sql: str, info: Row) -> TableRows:
+def _read_table(
+    conn: sqlite3.Connection, name: str, sql: str, info: Row, index_sql: Mapping[str, str | None]
+) -> TableRows:
     indexes = []
     for row in _pragma(conn, "index_list", name):
         index = str(row[1])
-        found = conn.execute(
-            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?", (index,)
-        ).fetchone()
-        indexes.append((row, found[0] if found else None, _pragma(conn, "index_xinfo", index)))
+        indexes.append((row, index_sql.get(index), _pragma(conn, "index_xinfo", index)))
     return TableRows(
         name=name,
         sql=sql,
@@ -93,12 +92,14 @@ def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_versi
     """
     kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
     tables, dependents = [], []
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name")
-    for kind, name, tbl_name, sql in rows.fetchall():
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name").fetchall()
+    # Every index's SQL from this one read: a query per index would scan sqlite_schema each time.
+    index_sql = {name: sql for kind, name, _tbl, sql in rows if kind == "index"}
+    for kind, name, tbl_name, sql in rows:
         if kind in ("trigger", "view"):
             dependents.append(Dependent(kind, name, fold(tbl_name), sql))
         elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
-            tables.append(_read_table(conn, name, sql, kinds[name]))
+            tables.append(_read_table(conn, name, sql, kinds[name], index_sql))
     return Catalog(tables=tuple(tables), dependents=tuple(dependents))
 
 
