@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rebuilder.ddl import TableDDL, is_column_ref, split_create_index, split_create_table
 from rebuilder.errors import UnsupportedSchema
@@ -49,10 +49,41 @@ class TableRows:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The raw rows read from one database."""
+    """The raw rows read from one database.
+
+    Attributes:
+        tables: The managed tables' rows.
+        dependents: Triggers and views.
+        keys: Primary keys (folded) of tables left out of ``tables`` whose key a
+            foreign key in ``tables`` leaves implicit (``REFERENCES parent``).
+    """
 
     tables: tuple[TableRows, ...]
     dependents: tuple[Dependent, ...]
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``sqlite_schema`` and ``PRAGMA table_list`` say, read with three queries.
+
+    Attributes:
+        tables: The managed tables: ``(name, CREATE TABLE, table_list row)``.
+        indexes: Folded table name -> the CREATE INDEX statements of its explicit indexes.
+        index_sql: Every index's name -> its SQL (None for an automatic index).
+        dependents: Triggers and views.
+        sqlite_version: The SQLite library that reads the file.
+    """
+
+    tables: tuple[tuple[str, str, Row], ...]
+    indexes: Mapping[str, tuple[tuple[str, str], ...]]
+    index_sql: Mapping[str, str | None]
+    dependents: tuple[Dependent, ...]
+    sqlite_version: str
+
+    def table_sql(self) -> dict[str, str]:
+        """Folded table name -> its CREATE TABLE statement."""
+        return {fold(name): sql for name, sql, _info in self.tables}
 
 
 def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]:
@@ -77,11 +108,76 @@ def _read_table(
     )
 
 
-def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Catalog:
-    """Read the managed tables and their dependents from the ``main`` schema.
+def read_stored(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Stored:
+    """Read the statements the ``main`` schema stores, with no per-table query.
 
     Virtual tables, shadow tables, ``sqlite_*`` tables and migration-tool
-    tables are skipped here and never seen by the diff.
+    tables are left out here and never seen by the diff.
+
+    Args:
+        conn: An open connection.
+        version_table: The version table's name, which is never managed.
+
+    Returns:
+        The managed tables' and the indexes' statements, and the dependents.
+    """
+    kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
+    tables, dependents = [], []
+    indexes: dict[str, list[tuple[str, str]]] = {}
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name").fetchall()
+    for kind, name, tbl_name, sql in rows:
+        if kind in ("trigger", "view"):
+            dependents.append(Dependent(kind, name, fold(tbl_name), sql))
+        elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
+            tables.append((name, sql, kinds[name]))
+        elif kind == "index" and sql is not None:
+            indexes.setdefault(fold(tbl_name), []).append((name, sql))
+    return Stored(
+        tables=tuple(tables),
+        indexes={table: tuple(found) for table, found in indexes.items()},
+        # Every index's SQL from this one read: a query per index would scan sqlite_schema each time.
+        index_sql={name: sql for kind, name, _tbl, sql in rows if kind == "index"},
+        dependents=tuple(dependents),
+        sqlite_version=str(conn.execute("SELECT sqlite_version()").fetchone()[0]),
+    )
+
+
+def read_tables(conn: sqlite3.Connection, stored: Stored, skip: frozenset[str] = frozenset()) -> Catalog:
+    """Read the PRAGMAs of the stored tables, except those whose folded name is in ``skip``.
+
+    Args:
+        conn: The connection ``stored`` was read from.
+        stored: What `read_stored` returned.
+        skip: Folded names of tables not to read (known to equal the models').
+
+    Returns:
+        The raw catalog rows (the skipped tables' keys are `implicit_keys`).
+    """
+    tables = tuple(
+        _read_table(conn, name, sql, info, stored.index_sql)
+        for name, sql, info in stored.tables
+        if fold(name) not in skip
+    )
+    return Catalog(tables=tables, dependents=stored.dependents)
+
+
+def implicit_keys(
+    conn: sqlite3.Connection, stored: Stored, skip: frozenset[str], *catalogs: Catalog
+) -> dict[str, tuple[str, ...]]:
+    """The primary keys of skipped tables that a foreign key in ``catalogs`` references implicitly."""
+    wanted = {
+        fold(str(row[2]))
+        for catalog in catalogs
+        for rows in catalog.tables
+        for row in rows.foreign_keys
+        if row[4] is None
+    }
+    names = {fold(name): name for name, _sql, _info in stored.tables}
+    return {key: _primary_key_of(_pragma(conn, "table_xinfo", names[key])) for key in wanted & skip}
+
+
+def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Catalog:
+    """Read the managed tables and their dependents from the ``main`` schema.
 
     Args:
         conn: An open connection.
@@ -90,17 +186,7 @@ def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_versi
     Returns:
         The raw catalog rows.
     """
-    kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
-    tables, dependents = [], []
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name").fetchall()
-    # Every index's SQL from this one read: a query per index would scan sqlite_schema each time.
-    index_sql = {name: sql for kind, name, _tbl, sql in rows if kind == "index"}
-    for kind, name, tbl_name, sql in rows:
-        if kind in ("trigger", "view"):
-            dependents.append(Dependent(kind, name, fold(tbl_name), sql))
-        elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
-            tables.append(_read_table(conn, name, sql, kinds[name], index_sql))
-    return Catalog(tables=tuple(tables), dependents=tuple(dependents))
+    return read_tables(conn, read_stored(conn, version_table))
 
 
 # --- pure: rows -> Schema ----------------------------------------------------
@@ -256,9 +342,13 @@ def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tup
     return table, indexes
 
 
-def _primary_key(rows: TableRows) -> tuple[str, ...]:
-    keyed = sorted((int(str(r[5])), fold(str(r[1]))) for r in rows.xinfo if r[5])
+def _primary_key_of(xinfo: Sequence[Row]) -> tuple[str, ...]:
+    keyed = sorted((int(str(r[5])), fold(str(r[1]))) for r in xinfo if r[5])
     return tuple(name for _, name in keyed)
+
+
+def _primary_key(rows: TableRows) -> tuple[str, ...]:
+    return _primary_key_of(rows.xinfo)
 
 
 def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
@@ -273,7 +363,7 @@ def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
     """
     patterns = tuple(exclude)
     kept = [t for t in catalog.tables if not excluded(t.name, patterns)]
-    pks = {fold(t.name): _primary_key(t) for t in kept}
+    pks = {**catalog.keys, **{fold(t.name): _primary_key(t) for t in kept}}
     tables: list[Table] = []
     indexes: list[Index] = []
     protected: list[Dependent] = []
