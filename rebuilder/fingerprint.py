@@ -112,15 +112,16 @@ def _type(column: Column[Any]) -> str:
 
 def _options(item: Any) -> str:
     """Dialect options (``sqlite_autoincrement``, ``sqlite_where``, ...) as plain values."""
-    if not item.__dict__.get("dialect_options"):
-        return ""  # none was ever given (SQLAlchemy makes the mapping on first use)
+    made = item.__dict__.get("dialect_options")  # SQLAlchemy makes the mapping on first use
+    if not made or not any(getattr(args, "_non_defaults", True) for args in made.values()):
+        return ""
     found = []
     for key, value in sorted(item.dialect_kwargs.items()):
         try:
             found.append((key, _plain(value)))
         except _Opaque:
             found.append((key, _sql(value)))
-    return repr(found)
+    return repr(found) if found else ""
 
 
 def _intent(item: Any) -> str:
