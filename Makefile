@@ -68,6 +68,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_rebuild.py --rows 100000 1000000 --rounds 3
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_live.py --rows 1000000
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) $(VENV312) demo.db .pytest_cache
