@@ -6,10 +6,10 @@ attributes that decide what SQLAlchemy's sqlite dialect compiles (names,
 types, nullability, defaults and server defaults, computed columns,
 constraints, indexes, dialect options, the naming convention), plus the
 intent the models declare in ``info`` (``renamed_from``, ``fill``), and hashes
-them. Whatever would change the compiled DDL changes one of them. Types are
-read through SQLAlchemy's own structural cache key where it has one, and
-compiled (one short string) where it does not; expressions that are not plain
-text (a CHECK built from columns, an index on an expression) are compiled.
+them. Whatever would change the compiled DDL changes one of them. A type is
+compiled alone (one short string, once per column and type object), and so is an
+expression that is not plain text (a CHECK built from columns, an index on an
+expression); nothing else is.
 Everything is rendered to plain values first, so the same models give the
 same digest in every process.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rebuilder.names import excluded
 
@@ -66,6 +66,13 @@ def _dialect() -> Dialect:
     return sqlite.dialect()
 
 
+@lru_cache(maxsize=1)
+def _column_clause() -> type:
+    from sqlalchemy.sql.expression import ColumnClause
+
+    return ColumnClause
+
+
 def _sql(element: Any) -> str:
     """An expression as the sqlite dialect compiles it (plain text is taken as it is)."""
     text = getattr(element, "text", None)
@@ -74,47 +81,38 @@ def _sql(element: Any) -> str:
     return str(element.compile(dialect=_dialect(), compile_kwargs={"literal_binds": True}))
 
 
-_KEYS: dict[int, tuple[object, str]] = {}
-"""id(cache key) -> (that key, its rendering). The key is held, so its id is never reused while here."""
-
-
-def _rendered_key(kind: Any) -> str | None:
-    """A SQLAlchemy type's structural cache key, rendered; None where it has none that renders.
-
-    SQLAlchemy computes the key once per type object and keeps it, so the
-    rendering is kept beside it, found again by the key's identity.
-    """
-    key = getattr(kind, "_static_cache_key", None)
-    if not isinstance(key, tuple) or not key or key[0] is not type(kind):
-        return None
-    found = _KEYS.get(id(key))
-    if found is not None and found[0] is key:
-        return found[1]
-    try:
-        text = repr(_plain(key))
-    except _Opaque:
-        return None
-    if len(_KEYS) > 10_000:
-        _KEYS.clear()
-    _KEYS[id(key)] = (key, text)
-    return text
+_TYPES: dict[int, tuple[object, object, str]] = {}
+"""id(column) -> (the column, its type object, the compiled type). Both are held, so no id is reused."""
 
 
 def _type(column: Column[Any]) -> str:
-    """The column's type: its structural cache key for SQLAlchemy's own types, else the compiled type."""
+    """The column's type as the DDL spells it (``VARCHAR(100)``), compiled once per column and type object.
+
+    This is the very call SQLAlchemy's sqlite dialect makes for a column's
+    type in CREATE TABLE, variants and type decorators included; a column
+    given another type object is compiled again.
+    """
     kind = column.type
-    if type(kind).__module__.startswith("sqlalchemy.") and not getattr(kind, "_variant_mapping", None):
-        text = _rendered_key(kind)
-        if text is not None:
-            return text
-    return str(_dialect().type_compiler_instance.process(kind, type_expression=column))
+    found = _TYPES.get(id(column))
+    if found is not None and found[0] is column and found[1] is kind:
+        return found[2]
+    text = str(_dialect().type_compiler_instance.process(kind, type_expression=column))
+    if len(_TYPES) > 100_000:
+        _TYPES.clear()
+    _TYPES[id(column)] = (column, kind, text)
+    return text
 
 
 def _options(item: Any) -> str:
     """Dialect options (``sqlite_autoincrement``, ``sqlite_where``, ...) as plain values."""
     made = item.__dict__.get("dialect_options")  # SQLAlchemy makes the mapping on first use
-    if not made or not any(getattr(args, "_non_defaults", True) for args in made.values()):
+    if not made:
         return ""
+    for args in made.values():
+        if getattr(args, "_non_defaults", True):
+            break
+    else:
+        return ""  # only defaults were looked up (compiling does that)
     found = []
     for key, value in sorted(item.dialect_kwargs.items()):
         try:
@@ -139,20 +137,12 @@ def _default(column: Column[Any]) -> str:
 
 
 def _column(column: Column[Any]) -> str:
-    computed = column.computed
+    computed, identity = column.computed, column.identity
     generated = "" if computed is None else f"{_sql(computed.sqltext)}:{computed.persisted}"
-    identity = "" if column.identity is None else type(column.identity).__name__
-    return "\x1f".join(
-        (
-            column.name,
-            _type(column),
-            f"{column.nullable:d}{column.primary_key:d}{column.autoincrement}",
-            _default(column),
-            generated,
-            identity,
-            _options(column),
-            _intent(column),
-        )
+    return (
+        f"{column.name}\x1f{_type(column)}\x1f{column.nullable:d}{column.primary_key:d}"
+        f"{column.autoincrement}\x1f{_default(column)}\x1f{generated}\x1f"
+        f"{'' if identity is None else type(identity).__name__}\x1f{_options(column)}\x1f{_intent(column)}"
     )
 
 
@@ -172,15 +162,18 @@ def _constraint(constraint: Constraint) -> str:
 
 
 def _index(index: Index) -> str:
-    from sqlalchemy.sql.expression import ColumnClause
-
-    keys = [e.name if isinstance(e, ColumnClause) else _sql(e) for e in index.expressions]
+    clause = _column_clause()
+    keys = [cast(Any, e).name if isinstance(e, clause) else _sql(e) for e in index.expressions]
     return f"{index.name}:{index.unique:d}:{keys!r}:{_options(index)}"
 
 
 def _table(table: Table, patterns: tuple[str, ...]) -> str:
     """One table's shape, rendered; its indexes that the patterns exclude are left out."""
-    indexes = sorted(_index(ix) for ix in table.indexes if ix.name is None or not excluded(ix.name, patterns))
+    indexes = sorted(
+        _index(ix)
+        for ix in table.indexes
+        if not patterns or ix.name is None or not excluded(ix.name, patterns)
+    )
     head = (
         table.name,
         str(table.schema),

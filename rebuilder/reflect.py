@@ -13,8 +13,9 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rebuilder.ddl import TableDDL, is_column_ref, split_create_index, split_create_table
+from rebuilder.ddl import PARSED, TableDDL, is_column_ref, split_create_index, split_create_table
 from rebuilder.errors import UnsupportedSchema
 from rebuilder.expressions import canonical_expr, canonical_type
 from rebuilder.names import excluded, fold, is_internal, quote
@@ -32,6 +33,7 @@ from rebuilder.schema import (
 )
 
 Row = tuple[object, ...]
+Key = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,9 @@ def _foreign_keys(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> frozenset
 
 
 def _index_keys(xinfo: Sequence[Row], sql: str | None) -> tuple[IndexColumn, ...]:
-    texts = split_create_index(sql).keys if sql else ()
+    # The statement is split only for an expression key: the PRAGMA names every column key.
+    expressions = sql and any(r[1] == -2 and r[5] for r in xinfo)
+    texts = split_create_index(sql).keys if sql and expressions else ()
     keys = []
     for seqno, cid, name, desc, coll, key in xinfo:
         if not key:
@@ -321,7 +325,21 @@ def _split(rows: TableRows) -> tuple[tuple[Unique, ...], tuple[Index, ...]]:
     return tuple(uniques), tuple(indexes)
 
 
-def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tuple[Index, ...]]:
+def _table(rows: TableRows, pks: Mapping[str, tuple[str, ...]]) -> tuple[Table, tuple[Index, ...]]:
+    """One table and its indexes, built once per distinct rows (and implicit foreign-key targets' keys).
+
+    A table the models and the database store alike comes with the same rows
+    on both sides (`rebuilder.sides`), and is built once.
+    """
+    implicit = {fold(str(r[2])) for r in rows.foreign_keys if r[4] is None}
+    return _built(rows, tuple(sorted((name, pks.get(name, ())) for name in implicit)))
+
+
+@lru_cache(maxsize=PARSED)
+def _built(
+    rows: TableRows, parents: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[Table, tuple[Index, ...]]:
+    pks = {**dict(parents), fold(rows.name): _primary_key(rows)}
     try:
         ddl = split_create_table(rows.sql)
     except ValueError as exc:
