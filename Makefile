@@ -69,6 +69,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_live.py --rows 1000000
 	$(BIN)/python benchmarks/bench_fleet.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) $(VENV312) demo.db .pytest_cache

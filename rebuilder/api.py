@@ -123,12 +123,6 @@ class _Prepared:
         return names if names and {fold(n) for n in names} <= dropped else ()
 
 
-def _declare(metadatas: tuple[MetaData, ...], options: Options) -> Schema:
-    from rebuilder.declare import declare
-
-    return declare(metadatas, options.exclude, options.version_table)
-
-
 def _prepare(
     conn: sqlite3.Connection, metadatas: tuple[MetaData, ...], options: Options, schema_edits: bool = True
 ) -> _Prepared:
@@ -138,12 +132,11 @@ def _prepare(
     from rebuilder.diff import resolve_renames
     from rebuilder.intent import declared
     from rebuilder.planner import make_plan
-    from rebuilder.reflect import reflect
+    from rebuilder.sides import read_both
 
-    target = _declare(metadatas, options)
+    live, target = read_both(conn, metadatas, options.exclude, options.version_table)
     intent = declared(metadatas, options.exclude)
     options = options.with_declared(intent.renames, intent.table_renames, intent.fills)
-    live = reflect(conn, options.exclude, options.version_table)
     renames = resolve_renames(live, target, options.renames, options.table_renames)
     caps = Capabilities.of(conn)
     if not schema_edits:
@@ -228,12 +221,13 @@ def check(
         The differences (iterable; false when in sync).
     """
     from rebuilder.diff import compare
-    from rebuilder.reflect import reflect
+    from rebuilder.sides import read_both
 
     options = Options.of(exclude, version_table, timeout=timeout)
-    target_schema = _declare(_models(target), options)
+    metadatas = _models(target)
     with _connection(database, write=False, timeout=timeout) as (conn, _label), read_transaction(conn):
-        live = reflect(conn, options.exclude, version_table)
+        # Tables stored exactly as the models compile them compare equal: they are left out.
+        live, target_schema = read_both(conn, metadatas, options.exclude, version_table, whole=False)
     return CheckResult(compare(live, target_schema))
 
 
@@ -323,7 +317,7 @@ def sync(
     metadatas = _models(target)
     version = fingerprint(metadatas, options.exclude)
     with _connection(database, write=True, timeout=timeout) as (conn, label):
-        if read_version(conn, version_table) == version:
+        if read_version(conn, version_table, check_shape=False) == version:
             return SyncResult((), version, version)
         from rebuilder.apply import Reporters
         from rebuilder.errors import SchemaEditsForbidden

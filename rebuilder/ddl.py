@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlglot.tokenizer_core import Token, TokenType
 
@@ -146,8 +147,16 @@ _CONSTRAINT_HEADS = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
 """The words that open a table constraint rather than a column definition."""
 
 
+PARSED = 4096
+"""How many distinct statements each parser remembers: both sides of a schema of a thousand tables."""
+
+
+@lru_cache(maxsize=PARSED)
 def split_create_table(sql: str) -> TableDDL:
     """Split a CREATE TABLE statement into columns and table-level CHECKs.
+
+    Pure, and remembered by text: a statement stored exactly as the models
+    compile it is split once for both sides.
 
     Args:
         sql: The statement as stored in ``sqlite_schema``.
@@ -228,8 +237,9 @@ class IndexDDL:
     where: str | None
 
 
+@lru_cache(maxsize=2 * PARSED)
 def split_create_index(sql: str) -> IndexDDL:
-    """Split a CREATE INDEX statement into its key expressions and WHERE clause.
+    """Split a CREATE INDEX statement into its key expressions and WHERE clause (remembered by text).
 
     Each key is returned without its trailing COLLATE or ASC/DESC, which the
     PRAGMAs report.
@@ -266,6 +276,7 @@ def _strip_key_suffix(sql: str, item: list[Token]) -> str:
     return sql[item[0].start : item[end - 1].end + 1]
 
 
+@lru_cache(maxsize=PARSED)
 def is_column_ref(sql: str) -> bool:
     """Whether an index key expression is a bare column name."""
     tokens = tokenize(sql)

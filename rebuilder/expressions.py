@@ -22,8 +22,9 @@ from rebuilder.names import fold, literal, quote
 DIALECT = SQLite()
 
 
+@lru_cache(maxsize=4096)
 def canonical_type(declared: str) -> str:
-    """Return a declared type in canonical spelling: ``varchar( 10 )`` -> ``VARCHAR(10)``."""
+    """Return a declared type in canonical spelling: ``varchar( 10 )`` -> ``VARCHAR(10)`` (remembered)."""
     if not declared.strip():
         return ""
     parts: list[str] = []

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from rebuilder.ddl import TableDDL, is_column_ref, split_create_index, split_create_table
+from rebuilder.ddl import PARSED, TableDDL, is_column_ref, split_create_index, split_create_table
 from rebuilder.errors import UnsupportedSchema
 from rebuilder.expressions import canonical_expr, canonical_type
 from rebuilder.names import excluded, fold, is_internal, quote
@@ -32,6 +33,7 @@ from rebuilder.schema import (
 )
 
 Row = tuple[object, ...]
+Key = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -49,24 +51,54 @@ class TableRows:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The raw rows read from one database."""
+    """The raw rows read from one database.
+
+    Attributes:
+        tables: The managed tables' rows.
+        dependents: Triggers and views.
+        keys: Primary keys (folded) of tables left out of ``tables`` whose key a
+            foreign key in ``tables`` leaves implicit (``REFERENCES parent``).
+    """
 
     tables: tuple[TableRows, ...]
     dependents: tuple[Dependent, ...]
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``sqlite_schema`` and ``PRAGMA table_list`` say, read with three queries.
+
+    Attributes:
+        tables: The managed tables: ``(name, CREATE TABLE, table_list row)``.
+        indexes: Folded table name -> the CREATE INDEX statements of its explicit indexes.
+        index_sql: Every index's name -> its SQL (None for an automatic index).
+        dependents: Triggers and views.
+        sqlite_version: The SQLite library that reads the file.
+    """
+
+    tables: tuple[tuple[str, str, Row], ...]
+    indexes: Mapping[str, tuple[tuple[str, str], ...]]
+    index_sql: Mapping[str, str | None]
+    dependents: tuple[Dependent, ...]
+    sqlite_version: str
+
+    def table_sql(self) -> dict[str, str]:
+        """Folded table name -> its CREATE TABLE statement."""
+        return {fold(name): sql for name, sql, _info in self.tables}
 
 
 def _pragma(conn: sqlite3.Connection, pragma: str, name: str) -> tuple[Row, ...]:
     return tuple(conn.execute(f"PRAGMA main.{pragma}({quote(name)})").fetchall())
 
 
-def _read_table(conn: sqlite3.Connection, name: str, sql: str, info: Row) -> TableRows:
+def _read_table(
+    conn: sqlite3.Connection, name: str, sql: str, info: Row, index_sql: Mapping[str, str | None]
+) -> TableRows:
     indexes = []
     for row in _pragma(conn, "index_list", name):
         index = str(row[1])
-        found = conn.execute(
-            "SELECT sql FROM main.sqlite_schema WHERE type = 'index' AND name = ?", (index,)
-        ).fetchone()
-        indexes.append((row, found[0] if found else None, _pragma(conn, "index_xinfo", index)))
+        indexes.append((row, index_sql.get(index), _pragma(conn, "index_xinfo", index)))
     return TableRows(
         name=name,
         sql=sql,
@@ -78,11 +110,76 @@ def _read_table(conn: sqlite3.Connection, name: str, sql: str, info: Row) -> Tab
     )
 
 
-def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Catalog:
-    """Read the managed tables and their dependents from the ``main`` schema.
+def read_stored(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Stored:
+    """Read the statements the ``main`` schema stores, with no per-table query.
 
     Virtual tables, shadow tables, ``sqlite_*`` tables and migration-tool
-    tables are skipped here and never seen by the diff.
+    tables are left out here and never seen by the diff.
+
+    Args:
+        conn: An open connection.
+        version_table: The version table's name, which is never managed.
+
+    Returns:
+        The managed tables' and the indexes' statements, and the dependents.
+    """
+    kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
+    tables, dependents = [], []
+    indexes: dict[str, list[tuple[str, str]]] = {}
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name").fetchall()
+    for kind, name, tbl_name, sql in rows:
+        if kind in ("trigger", "view"):
+            dependents.append(Dependent(kind, name, fold(tbl_name), sql))
+        elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
+            tables.append((name, sql, kinds[name]))
+        elif kind == "index" and sql is not None:
+            indexes.setdefault(fold(tbl_name), []).append((name, sql))
+    return Stored(
+        tables=tuple(tables),
+        indexes={table: tuple(found) for table, found in indexes.items()},
+        # Every index's SQL from this one read: a query per index would scan sqlite_schema each time.
+        index_sql={name: sql for kind, name, _tbl, sql in rows if kind == "index"},
+        dependents=tuple(dependents),
+        sqlite_version=str(conn.execute("SELECT sqlite_version()").fetchone()[0]),
+    )
+
+
+def read_tables(conn: sqlite3.Connection, stored: Stored, skip: frozenset[str] = frozenset()) -> Catalog:
+    """Read the PRAGMAs of the stored tables, except those whose folded name is in ``skip``.
+
+    Args:
+        conn: The connection ``stored`` was read from.
+        stored: What `read_stored` returned.
+        skip: Folded names of tables not to read (known to equal the models').
+
+    Returns:
+        The raw catalog rows (the skipped tables' keys are `implicit_keys`).
+    """
+    tables = tuple(
+        _read_table(conn, name, sql, info, stored.index_sql)
+        for name, sql, info in stored.tables
+        if fold(name) not in skip
+    )
+    return Catalog(tables=tables, dependents=stored.dependents)
+
+
+def implicit_keys(
+    conn: sqlite3.Connection, stored: Stored, skip: frozenset[str], *catalogs: Catalog
+) -> dict[str, tuple[str, ...]]:
+    """The primary keys of skipped tables that a foreign key in ``catalogs`` references implicitly."""
+    wanted = {
+        fold(str(row[2]))
+        for catalog in catalogs
+        for rows in catalog.tables
+        for row in rows.foreign_keys
+        if row[4] is None
+    }
+    names = {fold(name): name for name, _sql, _info in stored.tables}
+    return {key: _primary_key_of(_pragma(conn, "table_xinfo", names[key])) for key in wanted & skip}
+
+
+def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_version") -> Catalog:
+    """Read the managed tables and their dependents from the ``main`` schema.
 
     Args:
         conn: An open connection.
@@ -91,15 +188,7 @@ def read_catalog(conn: sqlite3.Connection, version_table: str = "rebuilder_versi
     Returns:
         The raw catalog rows.
     """
-    kinds = {row[1]: row for row in conn.execute("PRAGMA main.table_list")}
-    tables, dependents = [], []
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM main.sqlite_schema ORDER BY name")
-    for kind, name, tbl_name, sql in rows.fetchall():
-        if kind in ("trigger", "view"):
-            dependents.append(Dependent(kind, name, fold(tbl_name), sql))
-        elif kind == "table" and kinds[name][2] == "table" and not is_internal(name, version_table):
-            tables.append(_read_table(conn, name, sql, kinds[name]))
-    return Catalog(tables=tuple(tables), dependents=tuple(dependents))
+    return read_tables(conn, read_stored(conn, version_table))
 
 
 # --- pure: rows -> Schema ----------------------------------------------------
@@ -196,7 +285,9 @@ def _foreign_keys(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> frozenset
 
 
 def _index_keys(xinfo: Sequence[Row], sql: str | None) -> tuple[IndexColumn, ...]:
-    texts = split_create_index(sql).keys if sql else ()
+    # The statement is split only for an expression key: the PRAGMA names every column key.
+    expressions = sql and any(r[1] == -2 and r[5] for r in xinfo)
+    texts = split_create_index(sql).keys if sql and expressions else ()
     keys = []
     for seqno, cid, name, desc, coll, key in xinfo:
         if not key:
@@ -234,7 +325,21 @@ def _split(rows: TableRows) -> tuple[tuple[Unique, ...], tuple[Index, ...]]:
     return tuple(uniques), tuple(indexes)
 
 
-def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tuple[Index, ...]]:
+def _table(rows: TableRows, pks: Mapping[str, tuple[str, ...]]) -> tuple[Table, tuple[Index, ...]]:
+    """One table and its indexes, built once per distinct rows (and implicit foreign-key targets' keys).
+
+    A table the models and the database store alike comes with the same rows
+    on both sides (`rebuilder.sides`), and is built once.
+    """
+    implicit = {fold(str(r[2])) for r in rows.foreign_keys if r[4] is None}
+    return _built(rows, tuple(sorted((name, pks.get(name, ())) for name in implicit)))
+
+
+@lru_cache(maxsize=PARSED)
+def _built(
+    rows: TableRows, parents: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[Table, tuple[Index, ...]]:
+    pks = {**dict(parents), fold(rows.name): _primary_key(rows)}
     try:
         ddl = split_create_table(rows.sql)
     except ValueError as exc:
@@ -255,9 +360,13 @@ def _table(rows: TableRows, pks: dict[str, tuple[str, ...]]) -> tuple[Table, tup
     return table, indexes
 
 
-def _primary_key(rows: TableRows) -> tuple[str, ...]:
-    keyed = sorted((int(str(r[5])), fold(str(r[1]))) for r in rows.xinfo if r[5])
+def _primary_key_of(xinfo: Sequence[Row]) -> tuple[str, ...]:
+    keyed = sorted((int(str(r[5])), fold(str(r[1]))) for r in xinfo if r[5])
     return tuple(name for _, name in keyed)
+
+
+def _primary_key(rows: TableRows) -> tuple[str, ...]:
+    return _primary_key_of(rows.xinfo)
 
 
 def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
@@ -272,7 +381,7 @@ def build_schema(catalog: Catalog, exclude: Iterable[str] = ()) -> Schema:
     """
     patterns = tuple(exclude)
     kept = [t for t in catalog.tables if not excluded(t.name, patterns)]
-    pks = {fold(t.name): _primary_key(t) for t in kept}
+    pks = {**catalog.keys, **{fold(t.name): _primary_key(t) for t in kept}}
     tables: list[Table] = []
     indexes: list[Index] = []
     protected: list[Dependent] = []

@@ -306,13 +306,24 @@ class Schema:
     tables: tuple[Table, ...] = ()
     indexes: tuple[Index, ...] = ()
     dependents: tuple[Dependent, ...] = field(default=(), compare=False)
+    by_key: dict[str, Table] = field(init=False, repr=False, compare=False)
+    indexes_by_table: dict[str, tuple[Index, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Lookups by name in constant time, so a loop over the tables never scans them all.
+        by_key: dict[str, Table] = {}
+        for table in self.tables:
+            by_key.setdefault(table.key, table)
+        on: dict[str, list[Index]] = {}
+        for index in self.indexes:
+            on.setdefault(index.table, []).append(index)
+        object.__setattr__(self, "by_key", by_key)
+        object.__setattr__(self, "indexes_by_table", {k: tuple(v) for k, v in on.items()})
 
     def table(self, name: str) -> Table | None:
         """Return the table called ``name`` (ASCII case-insensitive), if any."""
-        key = fold(name)
-        return next((t for t in self.tables if t.key == key), None)
+        return self.by_key.get(fold(name))
 
     def indexes_of(self, table: str) -> tuple[Index, ...]:
         """Return the explicit indexes on ``table``."""
-        key = fold(table)
-        return tuple(i for i in self.indexes if i.table == key)
+        return self.indexes_by_table.get(fold(table), ())

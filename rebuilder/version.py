@@ -2,75 +2,56 @@
 
 The version table mirrors ``alembic_version``: one column ``version_num
 VARCHAR(32) NOT NULL`` PRIMARY KEY and one row. Its value is a fingerprint of
-the models' DDL as SQLAlchemy's sqlite dialect compiles it, so the same models
-give the same version in every process, whatever their module is called.
+the models' structure (`rebuilder.fingerprint`), so the same models give the
+same version in every process, whatever their module is called.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from rebuilder.errors import VersionTableInvalid
-from rebuilder.names import HISTORY_TABLE, excluded, fold, quote
+from rebuilder.fingerprint import FORMAT, fingerprint
+from rebuilder.names import HISTORY_TABLE, fold, quote
 
-if TYPE_CHECKING:
-    from sqlalchemy import MetaData
-
-FORMAT = "rebuilder-fingerprint-1"
+__all__ = ["FORMAT", "fingerprint", "read_history", "read_version", "write_version"]
 
 
-def fingerprint(metadatas: Sequence[MetaData], exclude: Iterable[str] = ()) -> str:
-    """Return the 32-hex-digit version of a set of models.
+def _shape(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether the version table exists; raises if it is not of the expected shape.
+
+    Raises:
+        VersionTableInvalid: If it has other columns than ``version_num``.
+    """
+    columns = [r[1] for r in conn.execute(f"PRAGMA main.table_info({quote(table)})")]
+    if columns and [fold(c) for c in columns] != ["version_num"]:
+        raise VersionTableInvalid(table, f"has columns {', '.join(columns)}, not just version_num")
+    return bool(columns)
+
+
+def read_version(conn: sqlite3.Connection, table: str, *, check_shape: bool = True) -> str | None:
+    """Return the stored version, or None when there is no version table or row.
 
     Args:
-        metadatas: The models' MetaData objects.
-        exclude: Glob patterns of tables and indexes to leave out.
-
-    Returns:
-        A deterministic digest of the models' compiled DDL.
-    """
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
-    from sqlalchemy.schema import CreateIndex, CreateTable
-
-    dialect = sqlite_dialect.dialect()
-    patterns = tuple(exclude)
-    parts = []
-    for md in metadatas:
-        for table in md.tables.values():
-            if excluded(table.name, patterns):
-                continue
-            parts.append(str(CreateTable(table).compile(dialect=dialect)).strip())
-            parts.extend(
-                str(CreateIndex(ix).compile(dialect=dialect)).strip()
-                for ix in table.indexes
-                if ix.name is None or not excluded(ix.name, patterns)
-            )
-    digest = hashlib.sha256(FORMAT.encode())
-    for part in sorted(parts):
-        digest.update(b"\x00" + part.encode())
-    # What is excluded decides the result too: a database synced with an exclusion
-    # must not take the fast path for a sync without it (or with another).
-    for pattern in sorted(set(patterns)):
-        digest.update(b"\x01" + pattern.encode())
-    return digest.hexdigest()[:32]
-
-
-def read_version(conn: sqlite3.Connection, table: str) -> str | None:
-    """Return the stored version, or None when there is no version table or row.
+        conn: An open connection.
+        table: The version table's name.
+        check_shape: Check the table's columns first. Without it (the start-up
+            fast path) only the row is read, and the columns are checked only
+            when that read fails; a sync checks them again under the lock
+            before it writes.
 
     Raises:
         RebuilderError: If the version table is not of the expected shape.
     """
-    columns = [r[1] for r in conn.execute(f"PRAGMA main.table_info({quote(table)})")]
-    if not columns:
+    if check_shape and not _shape(conn, table):
         return None
-    if [fold(c) for c in columns] != ["version_num"]:
-        raise VersionTableInvalid(table, f"has columns {', '.join(columns)}, not just version_num")
-    rows = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 2").fetchall()
+    try:
+        rows = conn.execute(f"SELECT version_num FROM main.{quote(table)} LIMIT 2").fetchall()
+    except sqlite3.OperationalError:
+        if check_shape or _shape(conn, table):
+            raise  # the table is there and of the right shape: the read failed for another reason
+        return None
     if len(rows) > 1:
         raise VersionTableInvalid(table, "holds more than one row")
     return str(rows[0][0]) if rows else None

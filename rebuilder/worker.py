@@ -120,7 +120,7 @@ class FileResult:
         return "" if self.error is None else self.error.message(cli)
 
     def to_dict(self, cli: bool = False) -> Json:
-        """The record as plain JSON types: the result's ``to_dict()``, or the error's (kind, message, data)."""
+        """The record as plain JSON types: the result's ``to_dict()``, or the error's kind, message, data."""
         error = None if self.error is None else self.error.to_dict(cli)
         result = None if self.result is None else self.result.to_dict()
         return {"path": self.path, "status": self.status, "result": result, "error": error}
