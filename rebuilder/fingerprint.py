@@ -139,10 +139,14 @@ def _default(column: Column[Any]) -> str:
 def _column(column: Column[Any]) -> str:
     computed, identity = column.computed, column.identity
     generated = "" if computed is None else f"{_sql(computed.sqltext)}:{computed.persisted}"
+    # Constraints given to the column itself (Column("x", Integer, CheckConstraint(...))) are
+    # written inside its definition, not among the table's constraints.
+    own = repr(sorted(_constraint(c) for c in column.constraints)) if column.constraints else ""
     return (
         f"{column.name}\x1f{_type(column)}\x1f{column.nullable:d}{column.primary_key:d}"
         f"{column.autoincrement}\x1f{_default(column)}\x1f{generated}\x1f"
         f"{'' if identity is None else type(identity).__name__}\x1f{_options(column)}\x1f{_intent(column)}"
+        f"\x1f{own}"
     )
 
 

@@ -97,6 +97,7 @@ def pets(**changes: object) -> MetaData:
         Column("id", Integer, primary_key=True),
         Column("name", changes.get("type", String(50)), nullable=bool(changes.get("nullable", False))),
         Column("legs", Integer, server_default=changes.get("default", text("4"))),
+        Column("age", Integer, *([CheckConstraint(str(changes["own"]))] if "own" in changes else [])),
         Column("owner_id", Integer, ForeignKey("owner.id", ondelete=changes.get("ondelete", "CASCADE"))),
         CheckConstraint(str(changes.get("check", "legs >= 0")), name="ck_legs"),
         Index("ix_pet_name", "name", sqlite_where=text(str(changes.get("where", "legs > 0")))),
@@ -116,6 +117,7 @@ def pets(**changes: object) -> MetaData:
         {"check": "legs > 0"},
         {"where": "legs > 1"},
         {"autoincrement": True},
+        {"own": "age >= 0"},
     ],
     ids=lambda change: next(iter(change)),
 )
