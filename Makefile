@@ -1,10 +1,11 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
 #   make demo   installs rebuilder into .venv and syncs the example models into demo.db
-#   make test   installs rebuilder with its test extras into .venv and runs the whole suite:
-#               the main suite, then the scenario, property and SQLite-version suites again on
-#               pysqlite3-binary's newer SQLite; the defensive-mode tests need Python 3.12+, found
-#               by tests/interpreters.py (pyenv or python3.12/python3.13 on PATH) into .venv-py312,
-#               and are skipped, saying how to get one, on a machine that has none
+#   make test   installs rebuilder with its test extras into .venv and runs the whole suite,
+#               spread over the cores by pytest-xdist: the main suite, then the scenario,
+#               property and SQLite-version suites again on pysqlite3-binary's newer SQLite;
+#               the defensive-mode tests need Python 3.12+, found by tests/interpreters.py
+#               (pyenv or python3.12/python3.13 on PATH) into .venv-py312, and are skipped,
+#               saying how to get one, on a machine that has none
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -55,9 +56,9 @@ test: $(VENV)/.installed-test $(VENV312)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 	REBUILDER_TEST_SQLITE=pysqlite3 REBUILDER_PROPERTY_EXAMPLES=8 \
-		$(BIN)/python -m pytest -q -p no:cacheprovider $(SECOND_SQLITE_SUITES)
+		$(BIN)/python -m pytest -q -n auto -p no:cacheprovider $(SECOND_SQLITE_SUITES)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

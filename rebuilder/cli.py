@@ -342,6 +342,8 @@ class SyncProgress:
         speed = self.bar.tasks[task].speed
         rate = f"{speed:,.0f} rows/s" if speed else ""
         self.bar.update(task, completed=copied, total=total, count=f"{copied:,}/{total:,}", rate=rate)
+        if copied >= total:
+            self.bar.refresh()  # the finished count is drawn, even between two of rich's redraws
 
 
 def _note_missing(database: str) -> None:

@@ -87,6 +87,6 @@ def test_the_cli_shows_the_copy_and_the_phases_at_a_terminal(tmp_path: Path) -> 
     assert proc.returncode == 0, shown
     text = shown.decode(errors="replace")
     assert "copying big" in text and "indexing big" in text and "checking the result" in text
-    assert f"/{N:,}" in text  # copied/total, as the last redraw caught it
+    assert f"{N:,}/{N:,}" in text  # the finished count is always drawn
     assert out.startswith("applied rebuild table big")
     assert rows(db, "SELECT typeof(code), count(*) FROM big GROUP BY 1") == [("integer", N)]
