@@ -23,6 +23,7 @@ from rebuilder.connect import (
     Target,
     check_file,
     connect,
+    connect_to_read,
     create_database,
     directory_not_writable,
     read_transaction,
@@ -93,8 +94,10 @@ def _connection(database: object, *, write: bool, timeout: float) -> Iterator[tu
         create_database(target.path)
     if not exists and not write:
         conn = sqlite3.connect(":memory:", isolation_level=None)
+    elif write:
+        conn = connect(target.path, readonly=False, timeout=timeout)
     else:
-        conn = connect(target.path, readonly=not write, timeout=timeout)
+        conn = connect_to_read(target, timeout=timeout)
     try:
         yield conn, target.label
     except sqlite3.DatabaseError as exc:

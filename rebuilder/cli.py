@@ -33,7 +33,7 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from rebuilder import __version__, api
-from rebuilder.connect import connect, require_file, resolve, unreadable
+from rebuilder.connect import connect, connect_to_read, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, Interrupted, RebuilderError
 from rebuilder.load import load_models
 from rebuilder.results import FORMAT_VERSION, CheckResult, Json, Plan
@@ -659,7 +659,7 @@ def check(
 
 @contextmanager
 def _existing(database: str) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection to an existing database (None for a borrowed one, which the CLI never has).
+    """A reading connection to an existing database (None for a borrowed one, which the CLI never has).
 
     Raises:
         NoSuchDatabase: If the file does not exist.
@@ -669,7 +669,7 @@ def _existing(database: str) -> Iterator[sqlite3.Connection | None]:
         yield None
         return
     require_file(target.path)
-    conn = connect(target.path, readonly=True, timeout=5.0)
+    conn = connect_to_read(target, timeout=5.0)
     try:
         yield conn
     except sqlite3.DatabaseError as exc:

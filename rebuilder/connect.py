@@ -210,6 +210,25 @@ def connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection
     return conn
 
 
+def connect_to_read(target: Target, *, timeout: float) -> sqlite3.Connection:
+    """Open a connection that only reads the target's file, and leaves no ``-wal`` or ``-shm`` behind.
+
+    A read-only connection to a WAL database creates those two files but,
+    unable to checkpoint, never removes them. So when neither exists (no other
+    connection has the database open) and the file can be written, the
+    connection is opened read-write: it still only reads, and closing it, as
+    the last connection, removes them. Otherwise, or when the URL asks for
+    ``mode=ro``, it is opened read-only.
+    """
+    path = target.path
+    assert path is not None, "a borrowed connection is not opened here"
+    if target.readonly:
+        return connect(path, readonly=True, timeout=timeout)
+    busy = any(path.with_name(path.name + end).exists() for end in ("-wal", "-shm"))
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return connect(path, readonly=busy or not writable, timeout=timeout)
+
+
 def pragma(conn: sqlite3.Connection, name: str) -> int:
     """Read an integer pragma."""
     return int(conn.execute(f"PRAGMA {name}").fetchone()[0])

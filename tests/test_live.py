@@ -8,11 +8,15 @@ app's connection to the same WAL database open (so SQLite does not delete the
   checkpointed and truncated to zero bytes, and every value is there;
 - a reader holding a snapshot from before the sync keeps the log from being
   truncated, yet the sync still succeeds promptly and ``--debug`` says why;
-- a sync with nothing to do does not touch the log.
+- a sync with nothing to do does not touch the log;
+- the commands that only read (plan, check, current, history, and the library's
+  plan and check) leave no ``-wal`` or ``-shm`` file behind, and leave an app's
+  files alone while it has the database open.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from pathlib import Path
@@ -20,8 +24,10 @@ from pathlib import Path
 import pytest
 from conftest import Result, rows, run_cli, write_models
 
+import rebuilder
 from rebuilder.capabilities import MINIMUM_SQLITE, require_supported
 from rebuilder.errors import SQLiteTooOld
+from rebuilder.load import load_models
 from rebuilder.wal import TRIES
 
 V1 = """\
@@ -133,6 +139,45 @@ def test_a_sync_with_nothing_to_do_leaves_the_wal_alone(tmp_path: Path) -> None:
         assert (result.code, result.out.strip()[:15]) == (0, "nothing to do; ")
         assert (wal_bytes(db), Path(f"{db}-wal").stat().st_mtime_ns) == before
         assert "checkpoint" not in result.err
+    finally:
+        app.close()
+
+
+def reading_commands(db: Path, models: Path) -> list[tuple[str, ...]]:
+    spec = f"{models}:metadata"
+    return [("plan", spec, str(db)), ("check", spec, str(db)), ("current", str(db)), ("history", str(db))]
+
+
+def test_commands_that_only_read_leave_no_wal_files_behind(tmp_path: Path) -> None:
+    db, v2 = wal_db(tmp_path)
+    assert sync(v2, db)[0].code == 0
+    content = hashlib.sha256(db.read_bytes()).hexdigest()
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    assert "app.db-wal" not in listing and "app.db-shm" not in listing
+    for command in reading_commands(db, v2):
+        result = run_cli(*command)
+        assert result.code == 0, (command, result.err)
+        assert sorted(p.name for p in tmp_path.iterdir()) == listing, command
+    metadata = load_models(f"{v2}:metadata")
+    assert not rebuilder.plan(list(metadata), db).steps and rebuilder.check(list(metadata), db) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == listing
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == content  # read, never written
+    assert rows(db, "SELECT typeof(code), count(*) FROM item GROUP BY 1") == [("integer", ROWS)]
+
+
+def test_commands_that_only_read_leave_an_open_apps_wal_alone(tmp_path: Path) -> None:
+    db, v2 = wal_db(tmp_path)
+    assert sync(v2, db)[0].code == 0
+    app = app_connection(db)
+    try:
+        app.execute("INSERT INTO item (id, code, name) VALUES (?, 7, 'late')", (ROWS + 1,))
+        before = wal_bytes(db), Path(f"{db}-wal").stat().st_mtime_ns
+        for command in reading_commands(db, v2):
+            assert run_cli(*command).code == 0, command
+        assert (wal_bytes(db), Path(f"{db}-wal").stat().st_mtime_ns) == before
+        assert app.execute("SELECT code, typeof(code) FROM item WHERE id = ?", (ROWS + 1,)).fetchall() == [
+            (7, "integer")
+        ]
     finally:
         app.close()
 
