@@ -15,8 +15,8 @@ In one run:
   100 and 500 tables, called many times in this process (median), and the
   statements it runs on a ``sqlite3.Connection`` (verified: the version row's
   SELECT alone).
-- ``edit``: a schema-only change (``friend.name`` ``VARCHAR(100)`` ->
-  ``VARCHAR(200)`` and a default, ``models.V1EditBase``) on the 1M-row table
+- ``edit``: the issue's schema-only change (``friend.name`` ``VARCHAR(100)``
+  -> ``VARCHAR(200)``, ``models.V1WidenBase``) on the 1M-row table
   of ``generate.py``, timed around ``rebuilder.sync`` in a fresh process that
   has imported only ``rebuilder`` and the models (``edit-cold``: sqlglot, the
   differ and the planner are imported inside the timing), and with those
@@ -154,7 +154,7 @@ def _edit_call(kind: str, path: Path) -> Callable[[], object]:
     if kind == "edit-warm":
         _lazy_imports()
         import sqlglot  # noqa: F401
-    return lambda: rebuilder.sync(models.V1EditBase, path)
+    return lambda: rebuilder.sync(models.V1WidenBase, path)
 
 
 def worker(kind: str, size: int, path: Path) -> dict[str, object]:
@@ -285,7 +285,7 @@ def _edit_problems(path: Path, kind: str, rows: int) -> list[str]:
                 problems.append(f"applied {steps} step(s): {summary}")
     finally:
         conn.close()
-    base = models.V2Base if kind == "raw" else models.V1EditBase
+    base = models.V2Base if kind == "raw" else models.V1WidenBase
     if rebuilder.check(base, path):
         problems.append("check found differences")
     return problems

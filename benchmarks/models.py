@@ -10,9 +10,14 @@
 
 The path benchmark (``bench_paths.py``) adds changes that need no copy at all:
 
+- ``V1WidenBase``: v1 with only ``name`` ``VARCHAR(100)`` -> ``VARCHAR(200)``:
+  the schema-only change ``bench_scale.py`` times, one in-place edit with no
+  read of the rows.
 - ``V1EditBase``: v1 with ``name`` ``VARCHAR(100)`` -> ``VARCHAR(200)`` (same
   TEXT affinity) and ``address``'s server default changed: no stored byte
-  changes, so rebuilder edits the table's SQL in ``sqlite_schema`` in place.
+  changes, so rebuilder edits the table's SQL in ``sqlite_schema`` in place;
+  the new default first costs one UPDATE pass that writes the old default into
+  rows that only read it from the definition (rows older than an ADD COLUMN).
 - ``V1EditCheckedBase``: the same plus the FK ``city_id -> city.id`` and NOT
   NULL on ``email`` (the generator never writes a NULL email): still in place,
   after one validating read scan.
@@ -97,6 +102,7 @@ def _schema(
 V1Base = _schema()
 V2Base = _schema(score_integer=True, address=None, foreign_key=True)
 V1DropBase = _schema(address=None)
+V1WidenBase = _schema(name_length=200)
 V1EditBase = _schema(name_length=200, address_default=EDIT_ADDRESS_DEFAULT)
 V1EditCheckedBase = _schema(
     name_length=200, address_default=EDIT_ADDRESS_DEFAULT, email_nullable=False, foreign_key=True
