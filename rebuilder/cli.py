@@ -35,7 +35,7 @@ from typer.core import TyperCommand
 from rebuilder import __version__, api
 from rebuilder.connect import connect, connect_to_read, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, Interrupted, RebuilderError
-from rebuilder.load import load_models
+from rebuilder.load import load_models, named
 from rebuilder.results import FORMAT_VERSION, CheckResult, Json, Plan
 from rebuilder.version import fingerprint, read_history, read_version
 
@@ -474,8 +474,9 @@ def sync(
         return
     database = databases[0]
 
+    @named(models)
     def action() -> Outcome:
-        metadatas = load_models(models)
+        metadatas = load_models(models, create=False)
         kwargs: dict[str, Any] = dict(
             renames=rename,
             table_renames=rename_table,
@@ -600,9 +601,10 @@ def plan(
         return
     database = databases[0]
 
+    @named(models)
     def action() -> Outcome:
         shown = api.plan(
-            load_models(models),
+            load_models(models, create=False),
             database,
             renames=rename,
             table_renames=rename_table,
@@ -645,9 +647,14 @@ def check(
         return
     database = databases[0]
 
+    @named(models)
     def action() -> Outcome:
         found = api.check(
-            load_models(models), database, exclude=exclude or (), version_table=version_table, timeout=timeout
+            load_models(models, create=False),
+            database,
+            exclude=exclude or (),
+            version_table=version_table,
+            timeout=timeout,
         )
         _note_missing(database)
         if not as_json:

@@ -203,11 +203,16 @@ def models_in_hand(spec: str, target: object) -> Iterator[None]:
         del _IN_HAND[spec]
 
 
-def load_models(spec: str) -> tuple[MetaData, ...]:
+def load_models(spec: str, *, create: bool = True) -> tuple[MetaData, ...]:
     """Import a MODELS spec and return its MetaData.
 
     Args:
         spec: ``pkg.module:attr`` or ``path/to/file.py:attr``.
+        create: Create the models in an in-memory database now, so that a
+            table or index SQLite cannot create is named at once. A command
+            on one database passes False and runs inside `named`: its plan
+            creates every table that differs from the database anyway, and a
+            table stored exactly as the models compile it needs no proof.
 
     Returns:
         One or more MetaData objects.
@@ -218,7 +223,7 @@ def load_models(spec: str) -> tuple[MetaData, ...]:
         NoTables: If the models define no table.
     """
     if spec in _IN_HAND:
-        return validate(metadata_of(_IN_HAND[spec], spec), spec)
+        return validate(metadata_of(_IN_HAND[spec], spec), spec, create=create)
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise BadModelSpec(spec, "expected MODULE:ATTRIBUTE, e.g. app.models:Base or models.py:Base")
@@ -233,15 +238,17 @@ def load_models(spec: str) -> tuple[MetaData, ...]:
         if not hasattr(obj, part):
             raise BadModelSpec(spec, f"{target} has no attribute {part!r}")
         obj = getattr(obj, part)
-    return validate(metadata_of(obj, spec), spec)
+    return validate(metadata_of(obj, spec), spec, create=create)
 
 
-def validate(metadatas: tuple[MetaData, ...], spec: str) -> tuple[MetaData, ...]:
-    """Check that the models define tables and that SQLite accepts their DDL.
+def validate(metadatas: tuple[MetaData, ...], spec: str, *, create: bool = True) -> tuple[MetaData, ...]:
+    """Check that the models define tables and, with ``create``, that SQLite accepts their DDL.
 
     Args:
         metadatas: The models' MetaData objects.
         spec: Where they came from, named in messages as the user wrote it.
+        create: Whether to create them in an in-memory database; without it,
+            only the names are checked (tables and indexes share a namespace).
 
     Returns:
         The same MetaData objects.
@@ -251,7 +258,28 @@ def validate(metadatas: tuple[MetaData, ...], spec: str) -> tuple[MetaData, ...]
         BadModelSpec: If a table or index cannot be created, naming it and why.
     """
     require_tables(metadatas, spec)
-    from rebuilder.declare import create_models_db
+    from rebuilder.declare import create_models_db, name_clash
 
-    create_models_db(metadatas, spec).close()
+    if create:
+        create_models_db(metadatas, spec).close()
+    elif clash := name_clash(metadatas):
+        raise BadModelSpec(spec, f"the models' tables cannot be created: {clash}")
     return metadatas
+
+
+@contextmanager
+def named(spec: str) -> Iterator[None]:
+    """Name the models ``spec`` in a `BadModelSpec` the library raises inside the block.
+
+    The library is given MetaData, not a spec, and names the models it cannot
+    create `UNNAMED`; a command that loaded them with ``create=False`` says
+    which models the user meant.
+    """
+    from rebuilder.declare import UNNAMED
+
+    try:
+        yield
+    except BadModelSpec as exc:
+        if exc.spec != UNNAMED:
+            raise
+        raise BadModelSpec(spec, exc.reason) from exc

@@ -242,6 +242,28 @@ CREATE_ALL_FAILURES = {
         """,
         "index 'ix_name' on table 'pet': the name is defined twice (also on table 'owner')",
     ),
+    "index-named-like-a-table": (
+        """
+        from sqlalchemy import Column, Index, Integer, String
+        from sqlalchemy.orm import declarative_base
+
+        Base = declarative_base()
+
+
+        class Owner(Base):
+            __tablename__ = "owner"
+            id = Column(Integer, primary_key=True)
+            name = Column(String(50))
+
+
+        class Pet(Base):
+            __tablename__ = "pet"
+            id = Column(Integer, primary_key=True)
+            name = Column(String(50))
+            __table_args__ = (Index("Owner", "name"),)
+        """,
+        "index 'Owner' on table 'pet': a table has the same name ('owner')",
+    ),
 }
 
 
@@ -254,6 +276,23 @@ def test_models_sqlite_cannot_create_are_named(tmp_path: Path, case: str, comman
     assert "cannot load models 'models.py:Base'" in line
     assert needle in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models.py"]
+
+
+@pytest.mark.parametrize("case", ["index-name-twice", "index-named-like-a-table"])
+@pytest.mark.parametrize("command", ["plan", "sync", "check"])
+def test_a_new_table_sqlite_cannot_create_is_named_beside_tables_already_in_place(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    """The commands on one database create in memory only what differs from it: still named."""
+    source, needle = CREATE_ALL_FAILURES[case]
+    owner_only = textwrap.dedent(source).split("\n\nclass Pet(Base):")[0] + "\n"
+    (tmp_path / "first.py").write_text(owner_only)
+    assert run_cli("sync", "first.py:Base", "app.db", cwd=tmp_path).code == 0
+    before = (tmp_path / "app.db").read_bytes()
+    write_models(tmp_path, source)
+    line = one_error(run_cli(command, "models.py:Base", "app.db", cwd=tmp_path))
+    assert "cannot load models 'models.py:Base'" in line and needle in line
+    assert (tmp_path / "app.db").read_bytes() == before
 
 
 def test_models_sqlite_cannot_create_in_the_library(tmp_path: Path) -> None:
