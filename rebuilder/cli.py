@@ -20,23 +20,46 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 from typer.core import TyperCommand
 
 from rebuilder import __version__, api
+from rebuilder.cli_options import (
+    AllowDataLoss,
+    Databases,
+    Debug,
+    DryRun,
+    Exclude,
+    ExistingDatabase,
+    ExistingDatabases,
+    Fills,
+    Jobs,
+    JsonOutput,
+    Models,
+    NoProgress,
+    RelaxSecureDelete,
+    Renames,
+    Shard,
+    TableRenames,
+    Timeout,
+    Vacuum,
+    VersionTable,
+    Yes,
+)
 from rebuilder.connect import connect, connect_to_read, require_file, resolve, unreadable
 from rebuilder.errors import DataLossRefused, Interrupted, RebuilderError
 from rebuilder.load import load_models, named
 from rebuilder.results import FORMAT_VERSION, CheckResult, Json, Plan
+from rebuilder.terminal import (
+    SyncProgress,
+    err,
+    file_size,
+    note_missing,
+    out,
+    print_lines,
+    report_growth,
+    say_waiting,
+)
 from rebuilder.version import fingerprint, read_history, read_version
 
 if TYPE_CHECKING:
@@ -80,133 +103,6 @@ def _program(
     ] = False,
 ) -> None:
     """Make a SQLite file follow its SQLAlchemy models: plan, check and apply schema changes."""
-
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-Models = Annotated[
-    str, typer.Argument(metavar="MODELS", help="The models: pkg.module:Base or path/to/models.py:Base.")
-]
-Database = Annotated[
-    str, typer.Argument(metavar="DATABASE", help="The SQLite file (created if missing) or a sqlite:/// URL.")
-]
-ExistingDatabase = Annotated[
-    str,
-    typer.Argument(
-        metavar="DATABASE", help="The SQLite file or a sqlite:/// URL; this command never creates it."
-    ),
-]
-Databases = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="DATABASE",
-        help=(
-            "The SQLite file (created if missing) or a sqlite:/// URL. Several, or a quoted glob "
-            "such as 'tenants/*.db': each file is synced in its own transaction."
-        ),
-    ),
-]
-ExistingDatabases = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="DATABASE",
-        help=(
-            "The SQLite file or a sqlite:/// URL; this command never creates it. Several, or a "
-            "quoted glob such as 'tenants/*.db': each file is read on its own."
-        ),
-    ),
-]
-Jobs = Annotated[
-    int | None,
-    typer.Option(
-        "--jobs",
-        "-j",
-        metavar="N",
-        min=1,
-        help="Worker processes for many files (default: the number of cores).",
-    ),
-]
-Shard = Annotated[
-    str | None,
-    typer.Option(
-        "--shard",
-        metavar="K/N",
-        help="Only the files of shard K of N (counting from 1), split by a stable hash of each file's name.",
-    ),
-]
-Renames = Annotated[
-    list[str] | None,
-    typer.Option("--rename", metavar="TABLE.OLD=NEW", help="Rename a column: TABLE.OLD=NEW (repeatable)."),
-]
-TableRenames = Annotated[
-    list[str] | None,
-    typer.Option("--rename-table", metavar="OLD=NEW", help="Rename a table: OLD=NEW (repeatable)."),
-]
-Fills = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fill",
-        metavar="TABLE.COLUMN=EXPR",
-        help=(
-            "Give existing rows a value for a column in this sync: an SQL expression over the "
-            "table's columns as the models name them (repeatable)."
-        ),
-    ),
-]
-Exclude = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--exclude", metavar="PATTERN", help="Leave tables and indexes matching this glob alone (repeatable)."
-    ),
-]
-VersionTable = Annotated[
-    str, typer.Option("--version-table", metavar="NAME", help="Name of the version table.")
-]
-Timeout = Annotated[
-    float, typer.Option("--timeout", metavar="SECONDS", help="Seconds to wait for another connection's lock.")
-]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and the SQL as it runs.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Answer yes to the data-loss prompt.")]
-AllowDataLoss = Annotated[
-    bool,
-    typer.Option(
-        "--allow-data-loss",
-        help=(
-            "Apply steps that destroy stored values: dropping tables with rows, dropping "
-            "columns with values, type changes that alter values (kept as SQLite stores them)."
-        ),
-    ),
-]
-NoProgress = Annotated[
-    bool, typer.Option("--no-progress", help="No progress bar (there is none when not at a terminal).")
-]
-RelaxSecureDelete = Annotated[
-    bool,
-    typer.Option(
-        "--relax-secure-delete",
-        help=(
-            "Faster rebuilds: free the old table's pages without zeroing them (PRAGMA "
-            "secure_delete=OFF for this sync only). Security trade-off: the old rows' bytes stay "
-            "readable in the file's free pages until reused or VACUUMed; do not use it when "
-            "deleted data must not be recoverable from the file."
-        ),
-    ),
-]
-JsonOutput = Annotated[
-    bool,
-    typer.Option(
-        "--json",
-        help=(
-            "Print one JSON document on stdout and nothing else there (its shape: docs/cli.md, "
-            "JSON output; over many files, a record per file and the totals); exit codes are unchanged."
-        ),
-    ),
-]
-Vacuum = Annotated[
-    bool, typer.Option("--vacuum", help="VACUUM afterwards, giving back the space rebuilds leave free.")
-]
 
 
 @dataclass
@@ -265,137 +161,6 @@ def _run(debug: bool, action: Callable[[], Outcome | None], report: JsonReport |
         report.emit(outcome.code, result=outcome.result)
     if outcome.code:
         raise typer.Exit(outcome.code)
-
-
-STYLES = {
-    "step": ("- ", "green"),
-    "destructive": ("! ", "bold red"),
-    "loss": ("  data loss: ", "red"),
-    "refused": ("  refused: ", "red"),
-    "hint": ("  hint: ", "yellow"),
-    "note": ("", ""),
-}
-"""How each kind of result line is marked and coloured (the text comes from the result)."""
-
-
-def _print_lines(shown: Plan | CheckResult) -> None:
-    for kind, text in shown.lines(cli=True) if isinstance(shown, Plan) else shown.lines():
-        mark, style = STYLES[kind]
-        out.print(Text.assemble((mark, style), text))
-
-
-class SyncProgress:
-    """At a terminal: a bar per large table copy (rows, rows/s, time left) and a line per other long phase.
-
-    rich redraws ten times a second; the engine reports a copy about as often
-    (ranges sized by time), and names the phases between copies: the guards'
-    scans, a rebuild's indexes, the checks before COMMIT.
-    """
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[count]}"),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        )
-        self.tasks: dict[str, TaskID] = {}
-        self.current: TaskID | None = None
-
-    def __enter__(self) -> SyncProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar.live.is_started:
-            self.bar.stop()
-
-    def _show(self) -> None:
-        if not self.bar.live.is_started:
-            self.bar.start()
-
-    def phase(self, text: str) -> None:
-        """Show a phase with no count (``checking existing rows``, ``indexing TABLE``)."""
-        if not self.enabled:
-            return
-        self._show()
-        if self.current is not None:
-            self.bar.update(self.current, visible=False)
-        self.current = self.bar.add_task(text, total=None, count="", rate="")
-
-    def update(self, table: str, copied: int, total: int) -> None:
-        """Report ``copied`` of ``total`` rows of ``table``; the bar appears with the first copy."""
-        if not self.enabled:
-            return
-        self._show()
-        if table not in self.tasks:
-            if self.current is not None:
-                self.bar.update(self.current, visible=False)
-            self.tasks[table] = self.current = self.bar.add_task(
-                f"copying {table}", total=total, count="", rate=""
-            )
-        task = self.tasks[table]
-        speed = self.bar.tasks[task].speed
-        rate = f"{speed:,.0f} rows/s" if speed else ""
-        self.bar.update(task, completed=copied, total=total, count=f"{copied:,}/{total:,}", rate=rate)
-        if copied >= total:
-            self.bar.refresh()  # the finished count is drawn, even between two of rich's redraws
-
-
-def _note_missing(database: str) -> None:
-    """Say on stderr that the database does not exist, for the commands that never create it."""
-    target = resolve(database)
-    if target.path is not None and not target.path.exists() and target.path.parent.exists():
-        missing = f"the database {target.label} does not exist; sync would create it"
-        err.print(Text.assemble(("note: ", "yellow"), missing))
-
-
-def _say_waiting(database: str, timeout: float) -> None:
-    """At a terminal: say that the sync waits for another connection's write lock."""
-    err.print(f"waiting for the write lock on {database} (up to {timeout:g}s)…", markup=False)
-
-
-def _file_size(database: str) -> int | None:
-    target = resolve(database)
-    if target.path is None or not target.path.exists():
-        return None
-    return target.path.stat().st_size
-
-
-def _size_text(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB" if size >= 100_000 else f"{size / 1e3:,.1f} kB"
-
-
-def _vacuum(path: Path, say: Console) -> None:
-    """VACUUM the file, and say how much it gave back, whether or not the sync changed anything."""
-    before = path.stat().st_size
-    try:
-        conn = connect(path, readonly=False, timeout=30.0)
-        try:
-            conn.execute("VACUUM")
-        finally:
-            conn.close()
-    except (sqlite3.Error, RebuilderError) as exc:
-        err.print(Text.assemble(("warning: ", "yellow"), f"the sync is applied, but VACUUM failed: {exc}"))
-        return
-    say.print(f"vacuumed {path}: {_size_text(before)} to {_size_text(path.stat().st_size)}", markup=False)
-
-
-def _report_growth(database: str, before: int | None, vacuum: bool, say: Console) -> None:
-    target = resolve(database)
-    if target.path is None:
-        return
-    if vacuum:
-        _vacuum(target.path, say)
-    after = target.path.stat().st_size
-    grown = after - (before or 0)
-    if before is not None and grown > 1_000_000:
-        hint = "" if vacuum else "; run again with --vacuum, or VACUUM, to give it back"
-        say.print(f"database grew by {grown / 1e6:,.1f} MB to {after / 1e6:,.1f} MB{hint}")
 
 
 def _over_many(databases: list[str], shard: str | None) -> bool:
@@ -489,7 +254,7 @@ def sync(
             shown = api.plan(metadatas, database, **kwargs)
             return Outcome(result=shown.to_dict()) if as_json else _shown(shown)
         allow, expect = _consent(metadatas, database, allow_data_loss or yes, as_json, kwargs)
-        size = _file_size(database)
+        size = file_size(database)
         with (
             _told_apart(metadatas, database, kwargs),
             SyncProgress(enabled=err.is_terminal and not no_progress and not as_json) as bar,
@@ -502,14 +267,14 @@ def sync(
                 row_progress=bar.update,
                 on_phase=bar.phase,
                 relax_secure_delete=relax_secure_delete,
-                on_wait=_say_waiting if err.is_terminal else None,
+                on_wait=say_waiting if err.is_terminal else None,
                 **kwargs,
             )
         if not as_json:
             for step in result.steps:
                 out.print(Text.assemble(("applied ", "green"), str(step)))
             out.print(str(result), markup=False)
-        _report_growth(database, size, vacuum, err if as_json else out)
+        report_growth(database, size, vacuum, err if as_json else out)
         return Outcome(result=result.to_dict())
 
     _run(debug, action, JsonReport("sync", database) if as_json else None)
@@ -550,7 +315,7 @@ def _stored_version(database: str, table: str) -> str | None:
 
 def _shown(shown: Plan | CheckResult) -> Outcome:
     """Print a plan or a check's differences for people."""
-    _print_lines(shown)
+    print_lines(shown)
     return Outcome()
 
 
@@ -567,7 +332,7 @@ def _consent(
     shown = api.plan(metadatas, database, **kwargs)
     if not shown.losses or shown.violations:
         return False, None
-    _print_lines(shown)
+    print_lines(shown)
     if not typer.confirm("These steps destroy data. Apply them?", default=False):
         raise DataLossRefused(shown.losses, shown.hints)
     return True, shown.steps
@@ -613,7 +378,7 @@ def plan(
             version_table=version_table,
             timeout=timeout,
         )
-        _note_missing(database)
+        note_missing(database)
         if as_json:
             return Outcome(result=shown.to_dict())
         if sql:
@@ -656,9 +421,9 @@ def check(
             version_table=version_table,
             timeout=timeout,
         )
-        _note_missing(database)
+        note_missing(database)
         if not as_json:
-            _print_lines(found)
+            print_lines(found)
         return Outcome(0 if found.in_sync else 1, found.to_dict())
 
     _run(debug, action, JsonReport("check", database) if as_json else None)

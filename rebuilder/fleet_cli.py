@@ -22,11 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from rebuilder import fleet
-from rebuilder.cli import STYLES, err, out
 from rebuilder.errors import FilesNotDone, FleetInterrupted, UsageError
 from rebuilder.load import load_models
 from rebuilder.options import Options
 from rebuilder.results import CheckResult, Plan, SyncResult
+from rebuilder.terminal import STYLES, err, out
 from rebuilder.worker import CURRENT, DIFFERS, FAILED, PLANNED, REFUSED, SYNCED, Consent, FileResult, Settings
 
 WORDS = {
