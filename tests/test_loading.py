@@ -202,66 +202,33 @@ def test_an_error_in_a_helper_names_the_helpers_line(tmp_path: Path) -> None:
     assert not (tmp_path / "app.db").exists()
 
 
+def pets_models(pet_args: str, owner_args: str | None = None) -> str:
+    """A models file with a ``pet`` table (and an ``owner`` table unless None) taking these table args."""
+    header = (
+        "from sqlalchemy import Column, Index, Integer, String\n"
+        "from sqlalchemy.orm import declarative_base\n\n"
+        "Base = declarative_base()\n"
+    )
+
+    def model(name: str, args: str) -> str:
+        body = f"    __tablename__ = {name!r}\n    id = Column(Integer, primary_key=True)\n"
+        body += "    name = Column(String(50))\n" + (f"    __table_args__ = ({args},)\n" if args else "")
+        return f"\n\nclass {name.title()}(Base):\n{body}"
+
+    return header + ("" if owner_args is None else model("owner", owner_args)) + model("pet", pet_args)
+
+
 CREATE_ALL_FAILURES = {
     "index-without-columns": (
-        """
-        from sqlalchemy import Column, Index, Integer, String
-        from sqlalchemy.orm import declarative_base
-
-        Base = declarative_base()
-
-
-        class Pet(Base):
-            __tablename__ = "pet"
-            id = Column(Integer, primary_key=True)
-            name = Column(String(50))
-            __table_args__ = (Index("x"),)
-        """,
+        pets_models('Index("x")'),
         "index 'x' on table 'pet': it has no columns",
     ),
     "index-name-twice": (
-        """
-        from sqlalchemy import Column, Index, Integer, String
-        from sqlalchemy.orm import declarative_base
-
-        Base = declarative_base()
-
-
-        class Owner(Base):
-            __tablename__ = "owner"
-            id = Column(Integer, primary_key=True)
-            name = Column(String(50))
-            __table_args__ = (Index("ix_name", "name"),)
-
-
-        class Pet(Base):
-            __tablename__ = "pet"
-            id = Column(Integer, primary_key=True)
-            name = Column(String(50))
-            __table_args__ = (Index("ix_name", "name"),)
-        """,
+        pets_models('Index("ix_name", "name")', owner_args='Index("ix_name", "name")'),
         "index 'ix_name' on table 'pet': the name is defined twice (also on table 'owner')",
     ),
     "index-named-like-a-table": (
-        """
-        from sqlalchemy import Column, Index, Integer, String
-        from sqlalchemy.orm import declarative_base
-
-        Base = declarative_base()
-
-
-        class Owner(Base):
-            __tablename__ = "owner"
-            id = Column(Integer, primary_key=True)
-            name = Column(String(50))
-
-
-        class Pet(Base):
-            __tablename__ = "pet"
-            id = Column(Integer, primary_key=True)
-            name = Column(String(50))
-            __table_args__ = (Index("Owner", "name"),)
-        """,
+        pets_models('Index("Owner", "name")', owner_args=""),
         "index 'Owner' on table 'pet': a table has the same name ('owner')",
     ),
 }
@@ -285,7 +252,7 @@ def test_a_new_table_sqlite_cannot_create_is_named_beside_tables_already_in_plac
 ) -> None:
     """The commands on one database create in memory only what differs from it: still named."""
     source, needle = CREATE_ALL_FAILURES[case]
-    owner_only = textwrap.dedent(source).split("\n\nclass Pet(Base):")[0] + "\n"
+    owner_only = source.split("\n\nclass Pet(Base):")[0] + "\n"
     (tmp_path / "first.py").write_text(owner_only)
     assert run_cli("sync", "first.py:Base", "app.db", cwd=tmp_path).code == 0
     before = (tmp_path / "app.db").read_bytes()
@@ -297,7 +264,7 @@ def test_a_new_table_sqlite_cannot_create_is_named_beside_tables_already_in_plac
 
 def test_models_sqlite_cannot_create_in_the_library(tmp_path: Path) -> None:
     namespace: dict[str, object] = {}
-    exec(textwrap.dedent(CREATE_ALL_FAILURES["index-without-columns"][0]), namespace)
+    exec(CREATE_ALL_FAILURES["index-without-columns"][0], namespace)
     with pytest.raises(BadModelSpec) as info:
         rebuilder.sync(namespace["Base"], tmp_path / "app.db")
     assert "index 'x' on table 'pet': it has no columns" in info.value.reason
