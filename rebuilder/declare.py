@@ -197,8 +197,9 @@ def _table_forms(table: Table, dialect: Dialect) -> frozenset[str]:
 def plain_index_sql(index: Index, table: Table, dialect: Dialect) -> str | None:
     """What ``CreateIndex`` compiles to for an index on plain columns of ``table`` with no WHERE, else None.
 
-    Most indexes are like this, and writing it here costs a tenth of running
-    SQLAlchemy's compiler; anything else (an expression, a collation, a
+    Most indexes are like this, and writing it here is cheaper than running
+    SQLAlchemy's compiler (``check`` at 500 tables went from 0.223 s to about
+    0.2 s); anything else (an expression, a ``desc()`` or ``collate()`` key, a
     partial index) is left to the compiler. A test holds it equal to the
     compiler on every index of the scenarios' models.
     """
